@@ -1,0 +1,159 @@
+"""Records passed between stages, and the columns of every table the toolkit writes.
+
+Records are frozen dataclasses; tables are built from them at the edge (the pipeline, the
+CLI, a notebook). Column names are stable snake_case English and declared once, here.
+Offsets (``start``/``end``) always slice back: ``text[start:end] == raw`` for a metric,
+``document_text[start:end] == section.text`` for a section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = [
+    "Page",
+    "RemovedLine",
+    "Stripped",
+    "Article",
+    "Section",
+    "Metric",
+    "DOCUMENT_COLUMNS",
+    "REMOVED_COLUMNS",
+    "SECTION_COLUMNS",
+    "METRIC_COLUMNS",
+    "THEME_COLUMNS",
+    "SECTION_THEME_COLUMNS",
+    "ERROR_COLUMNS",
+    "TABLES",
+    "as_row",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One scraped page as read from disk, before any stage ran.
+
+    ``source`` is the input path relative to the input folder; a JSONL or CSV file gives one
+    page per record, told apart by ``record`` (0-based; ``None`` for a one-page file).
+    """
+
+    source: str
+    text: str
+    encoding: str
+    record: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedLine:
+    """A line (or block) taken out of a page, with the rule that took it."""
+
+    line_no: int
+    text: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stripped:
+    """What :func:`corpus_tools.strip_boilerplate` returns: the kept text and the audit."""
+
+    text: str
+    removed: tuple[RemovedLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article of a page: ``text == page_text[start:end]``."""
+
+    number: int
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One numbered section of a document: ``text == document_text[start:end]``."""
+
+    section_id: str
+    parent_id: str | None
+    level: int
+    family: str
+    marker: str
+    ordinal: int
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One reported quantity: ``text[start:end] == raw``."""
+
+    raw: str
+    value: float | None
+    value_max: float | None
+    unit: str
+    category: str
+    qualifier: str
+    direction: str | None
+    basis: str | None
+    masked: bool
+    start: int
+    end: int
+    sentence: str
+
+
+def as_row(record: Any, **extra: Any) -> dict[str, Any]:
+    """A record as a table row (a dict), with *extra* columns in front.
+
+    >>> as_row(RemovedLine(3, "相关文章", "related_list"), source="a.txt")
+    {'source': 'a.txt', 'line_no': 3, 'text': '相关文章', 'rule': 'related_list'}
+    """
+    row = dict(extra)
+    row.update(asdict(record) if hasattr(record, "__dataclass_fields__") else record)
+    return row
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+DOCUMENT_COLUMNS: tuple[str, ...] = (
+    "doc_id",
+    "source",
+    "record",
+    "article_no",
+    "title",
+    "year",
+    "doc_type",
+    "place",
+    "script",
+    "encoding",
+    "n_chars",
+    "masked",
+    "duplicate_of",
+    "text",
+)
+REMOVED_COLUMNS: tuple[str, ...] = ("source", "record", "article_no", "line_no", "text", "rule")
+SECTION_COLUMNS: tuple[str, ...] = ("doc_id", *_names(Section))
+METRIC_COLUMNS: tuple[str, ...] = (
+    "doc_id",
+    "section_id",
+    *(n for n in _names(Metric)),
+)
+THEME_COLUMNS: tuple[str, ...] = ("theme_id", "label", "top_terms", "size")
+SECTION_THEME_COLUMNS: tuple[str, ...] = ("doc_id", "section_id", "theme_id", "weight")
+ERROR_COLUMNS: tuple[str, ...] = ("source", "record", "stage", "error", "message")
+
+#: The per-page tables the pipeline writes, by name.
+TABLES: dict[str, tuple[str, ...]] = {
+    "documents": DOCUMENT_COLUMNS,
+    "removed": REMOVED_COLUMNS,
+    "sections": SECTION_COLUMNS,
+    "metrics": METRIC_COLUMNS,
+    "errors": ERROR_COLUMNS,
+}
