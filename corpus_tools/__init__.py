@@ -3,7 +3,7 @@
 Each stage is a small pure function on text; the pipeline streams pages through them and
 builds tables at the edge::
 
-    >>> from corpus_tools import normalize_text
+    >>> from corpus_tools.normalize import normalize_text
     >>> normalize_text("壹是統壹部署")
     '一是统一部署'
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .errors import ConfigError, CorpusToolsError, InputError, ResourceError, SchemaError
-from .normalize import detect_script, normalize_text
+
 from .schema import Article, Metric, Page, RemovedLine, Section, Stripped
 
 __all__ = [
@@ -29,6 +29,4 @@ __all__ = [
     "SchemaError",
     "Section",
     "Stripped",
-    "detect_script",
-    "normalize_text",
 ]
