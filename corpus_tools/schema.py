@@ -136,6 +136,7 @@ DOCUMENT_COLUMNS: tuple[str, ...] = (
     "n_chars",
     "masked",
     "duplicate_of",
+    "meta",
     "text",
 )
 REMOVED_COLUMNS: tuple[str, ...] = ("source", "record", "article_no", "line_no", "text", "rule")

@@ -1,0 +1,142 @@
+"""The ``corpus-tools`` command line.
+
+``corpus-tools run [INPUT ...] [--out DIR]`` processes pages into tables;
+``corpus-tools themes`` and ``corpus-tools charts`` redo the corpus-level steps on tables
+that a run already wrote, with other settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import DEFAULT, RunConfig, load_config
+from .errors import CorpusToolsError
+
+__all__ = ["parse_args", "main"]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="corpus-tools",
+        description="Clean, segment and measure scraped Chinese work summaries.",
+    )
+    p.add_argument("--version", action="version", version=f"corpus_tools {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="process pages into tables (documents, sections, metrics…)")
+    r.add_argument("inputs", nargs="*", default=["data/raw"], metavar="INPUT",
+                   help="files or folders of pages (default: data/raw)")
+    r.add_argument("--out", default="data/processed", help="output folder (default: %(default)s)")
+    r.add_argument("--config", help="TOML file of settings (see corpus_tools.config.RunConfig)")
+    r.add_argument("--csv", action="store_true", default=None,
+                   help="also write utf-8-sig CSV tables for Excel")
+    r.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: one per core)")
+    r.add_argument("--engine", choices=["local", "dask"], default=None,
+                   help="local processes or a dask.distributed cluster")
+    r.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler (default: start a LocalCluster)")
+    r.add_argument("--text-column", default=None, help="text column of .jsonl/.csv inputs")
+    r.add_argument("--encoding", default=None, help="force the input encoding")
+    r.add_argument("--no-resume", dest="resume", action="store_false", default=None,
+                   help="reprocess every page even if its cached rows are up to date")
+    r.add_argument("--no-themes", dest="themes", action="store_false", default=None,
+                   help="skip fitting themes")
+    r.add_argument("--no-charts", dest="charts", action="store_false", default=None,
+                   help="skip drawing charts")
+    r.add_argument("--n-themes", type=int, default=None)
+    r.add_argument("--strict", action="store_true", default=None,
+                   help="stop at the first page that fails instead of recording it")
+    _common(r)
+
+    t = sub.add_parser("themes", help="refit themes on the tables in OUT")
+    t.add_argument("--out", default="data/processed")
+    t.add_argument("--n-themes", type=int, default=None)
+    t.add_argument("--method", choices=["nmf", "kmeans"], default="nmf")
+    t.add_argument("--lexicon", default=None, help="YAML of named themes → seed terms")
+    t.add_argument("--random-state", type=int, default=0)
+    _common(t)
+
+    c = sub.add_parser("charts", help="redraw the charts from the tables in OUT")
+    c.add_argument("--out", default="data/processed")
+    _common(c)
+    return p.parse_args(argv)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings only")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every page's problems")
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    overrides = {
+        "csv": args.csv, "workers": args.workers, "engine": args.engine,
+        "scheduler": args.scheduler, "text_column": args.text_column,
+        "encoding": args.encoding, "resume": args.resume, "themes": args.themes,
+        "charts": args.charts, "n_themes": args.n_themes, "strict": args.strict,
+    }
+    if args.config:
+        return load_config(args.config, **overrides)
+    return DEFAULT.replace(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "themes":
+            from .themes import run_themes
+
+            frames = run_themes(Path(args.out), n_themes=args.n_themes, method=args.method,
+                                lexicon=args.lexicon, random_state=args.random_state)
+            for name, df in frames.items():
+                print(f"{name}: {len(df)} rows")
+            return 0
+        if args.command == "charts":
+            from .charts import draw_charts
+
+            for path in draw_charts(Path(args.out)):
+                print(path)
+            return 0
+    except CorpusToolsError as exc:
+        print(f"corpus-tools: error: {exc}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"corpus-tools: error: {exc}", file=sys.stderr)
+        return 1
+    return 2  # pragma: no cover - argparse requires a command
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import run
+
+    config = _config(args)
+    show = not args.quiet and sys.stderr.isatty()
+    result = run(args.inputs, args.out, config, progress=show)
+    s = result.manifest["summary"]
+    if not args.quiet:
+        parts = [f"{s['files']} files", f"{s.get('ok', 0)} ok"]
+        for key in ("failed", "skipped", "cached", "vanished"):
+            if s.get(key):
+                parts.append(f"{s[key]} {key}")
+        parts.append(f"{s['documents']} documents, {s['duplicates']} near-duplicates")
+        print(f"corpus-tools: {', '.join(parts)} → {result.out_dir}")
+        for e in result.entries:
+            if e["status"] != "ok":
+                print(f"  {e['status']}: {e['source']}: {e['reason']}")
+        for name, step in result.manifest["steps"].items():
+            if step.get("status") != "ok":
+                print(f"  {name} step failed: {step.get('reason')}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""Run configuration: a frozen dataclass with documented defaults, loadable from TOML.
+
+>>> cfg = RunConfig(workers=2)
+>>> cfg.workers, cfg.dedup_threshold
+(2, 0.8)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["RunConfig", "load_config", "DEFAULT"]
+
+ENGINES = ("local", "dask")
+THEME_METHODS = ("nmf", "kmeans")
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """Settings of one ``corpus-tools run``.
+
+    Only the fields marked *(output)* change what the per-page stages produce; the others
+    say how the run is carried out. :meth:`fingerprint` hashes the output fields, so a
+    resumed run reuses a page's cached rows only when they were made the same way.
+    """
+
+    #: *(output)* column holding the page text in ``.jsonl`` and ``.csv`` inputs.
+    text_column: str = "text"
+    #: *(output)* force an input encoding instead of detecting it (e.g. ``"gb18030"``).
+    encoding: str | None = None
+    #: *(output)* pages larger than this many bytes are skipped with a reason.
+    max_page_bytes: int = 200 * 1024 * 1024
+    #: MinHash Jaccard above which an article is flagged as a near-duplicate.
+    dedup_threshold: float = 0.8
+    #: also write ``utf-8-sig`` CSV copies of the tables (for Excel).
+    csv: bool = False
+    #: raise on the first failing page instead of recording it and going on.
+    strict: bool = False
+    #: worker processes; 0 means one per core.
+    workers: int = 0
+    #: ``"local"`` (processes on this machine) or ``"dask"`` (a dask.distributed cluster).
+    engine: str = "local"
+    #: address of a running Dask scheduler; ``None`` starts a LocalCluster.
+    scheduler: str | None = None
+    #: reuse the cached rows of pages whose content did not change.
+    resume: bool = True
+    #: fit themes and write theme tables after the per-page stages.
+    themes: bool = True
+    #: number of discovered themes; ``None`` lets the model choose.
+    n_themes: int | None = None
+    #: ``"nmf"`` or ``"kmeans"``.
+    theme_method: str = "nmf"
+    #: YAML lexicon of named themes; ``None`` uses the packaged default.
+    lexicon: str | None = None
+    #: seed for every random step (themes).
+    random_state: int = 0
+    #: draw PNG and SVG charts into ``OUT/charts/``.
+    charts: bool = True
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if self.theme_method not in THEME_METHODS:
+            raise ConfigError(
+                f"theme_method must be one of {THEME_METHODS}, got {self.theme_method!r}"
+            )
+        if self.workers < 0:
+            raise ConfigError(f"workers must be >= 0 (0 = all cores), got {self.workers}")
+        if not 0.0 < self.dedup_threshold <= 1.0:
+            raise ConfigError(f"dedup_threshold must be in (0, 1], got {self.dedup_threshold}")
+        if self.n_themes is not None and self.n_themes < 1:
+            raise ConfigError(f"n_themes must be >= 1 or None, got {self.n_themes}")
+        if self.max_page_bytes <= 0:
+            raise ConfigError(f"max_page_bytes must be > 0, got {self.max_page_bytes}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """Hash of the settings that change per-page output (and of the toolkit version)."""
+        from . import __version__
+
+        key = {
+            "version": __version__,
+            "text_column": self.text_column,
+            "encoding": self.encoding,
+            "max_page_bytes": self.max_page_bytes,
+        }
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+
+DEFAULT = RunConfig()
+
+
+def load_config(path: str | Path, **overrides: Any) -> RunConfig:
+    """Read a TOML file (top-level keys, or a ``[run]`` table) into a :class:`RunConfig`."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    data = data.get("run", data)
+    known = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {unknown}; known: {sorted(known)}")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return RunConfig(**data)
+    except TypeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -1,0 +1,480 @@
+"""The batch pipeline: streams every input page through the stages and writes tables.
+
+Per input file (in a worker process, or on a Dask worker)::
+
+    read → strip_boilerplate → normalize_text → split_articles
+         → per article: remove_repeated_blocks → metadata → split_sections
+                        → extract_metrics (+ section_at) → MinHash signature
+
+The rows of each file go to its own part (see :mod:`corpus_tools.store`), so the run can
+resume and memory stays flat. After all files: near-duplicate flags over the whole run,
+the tables assembled in input order, the manifest, then themes and charts.
+
+A page that cannot be read becomes a ``failed`` or ``skipped`` manifest entry with its
+reason; a stage that raises on a page becomes a row of ``errors.parquet``; the run goes
+on unless ``strict`` is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, store
+from .config import DEFAULT, RunConfig
+from .errors import CorpusToolsError, InputError
+from .schema import Page, as_row
+
+__all__ = ["InputFile", "RunResult", "discover", "process_page", "process_file", "run",
+           "make_doc_id", "SUPPORTED_SUFFIXES"]
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".jsonl", ".csv"})
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """One file found among the inputs; ``problem`` set when it is not to be read."""
+
+    path: str
+    source: str
+    problem: str | None = None
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What :func:`run` did: the manifest (as written) and where the tables are."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+    tables: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        return self.manifest["inputs"]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def discover(inputs: Sequence[str | Path]) -> list[InputFile]:
+    """Every file under *inputs*, in a stable order, each with its ``source`` name.
+
+    ``source`` is the path relative to the input folder (with several inputs, prefixed by
+    the folder's name). Symlinked folders are not followed (a link loop cannot trap the
+    walk); they are listed as skipped so that nothing goes unaccounted for.
+    """
+    found: list[InputFile] = []
+    several = len(inputs) > 1
+    for item in inputs:
+        root = Path(item)
+        prefix = f"{root.name}/" if several else ""
+        if root.is_file():
+            found.append(InputFile(str(root), prefix + root.name if several else root.name))
+            continue
+        if not root.is_dir():
+            found.append(InputFile(str(root), str(item), f"unreadable: no such file or folder"))
+            continue
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames.sort()
+            base = Path(dirpath)
+            for d in list(dirnames):
+                if (base / d).is_symlink():
+                    rel = (base / d).relative_to(root).as_posix()
+                    found.append(InputFile(str(base / d), prefix + rel,
+                                           "skipped: symlinked folder not followed"))
+            dirnames[:] = [d for d in dirnames if not (base / d).is_symlink()
+                           and not d.startswith(".")]
+            for name in sorted(filenames):
+                p = base / name
+                rel = prefix + p.relative_to(root).as_posix()
+                if name.startswith("."):
+                    found.append(InputFile(str(p), rel, "skipped: hidden file"))
+                elif p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    found.append(InputFile(
+                        str(p), rel,
+                        f"skipped: unsupported file type {p.suffix or '(none)'!r}; "
+                        f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"))
+                else:
+                    found.append(InputFile(str(p), rel))
+    seen: dict[str, int] = {}
+    unique = []
+    for f in found:
+        n = seen.get(f.source, 0)
+        seen[f.source] = n + 1
+        unique.append(f if n == 0 else InputFile(f.path, f"{f.source}~{n}", f.problem))
+    return unique
+
+
+def make_doc_id(source: str, record: int | None, article_no: int) -> str:
+    """A document's id: readable and stable across runs.
+
+    >>> make_doc_id("pages/a.txt", None, 2)
+    'pages/a.txt#2'
+    >>> make_doc_id("scrape.jsonl", 14, 1)
+    'scrape.jsonl:14#1'
+    """
+    return f"{source}#{article_no}" if record is None else f"{source}:{record}#{article_no}"
+
+
+# --------------------------------------------------------------------------- one page
+
+
+class _Errors:
+    """Collects a page's stage errors as rows, or raises them in strict mode."""
+
+    def __init__(self, page: Page, strict: bool) -> None:
+        self.page, self.strict, self.rows = page, strict, []
+
+    def call(self, stage: str, fn: Callable[..., Any], *args: Any, default: Any = None) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:
+            if self.strict:
+                raise
+            log.warning("%s: stage %s failed: %s", self.page.source, stage, exc)
+            self.rows.append({"source": self.page.source, "record": self.page.record,
+                              "stage": stage, "error": type(exc).__name__,
+                              "message": str(exc)[:2000]})
+            return default
+
+
+def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict[str, Any]]]:
+    """Run every per-page stage on one page; return its rows by table name."""
+    from .articles import split_articles
+    from .boilerplate import strip_boilerplate
+    from .dedup import minhash_signature, remove_repeated_blocks
+    from .metadata import extract_metadata
+    from .metrics import extract_metrics
+    from .normalize import count_placeholders, detect_script, normalize_text
+    from .schema import Article, Stripped
+    from .sections import SectionIndex, split_sections
+
+    err = _Errors(page, config.strict)
+    src, rec = page.source, page.record
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in store.PART_TABLES}
+
+    script = err.call("script", detect_script, page.text, default="unknown")
+    stripped = err.call("boilerplate", strip_boilerplate, page.text,
+                        default=Stripped(page.text, ()))
+    for r in stripped.removed:
+        out["removed"].append(as_row(r, source=src, record=rec, article_no=None))
+    text = err.call("normalize", normalize_text, stripped.text, default=None)
+    if text is None:
+        out["errors"] = err.rows
+        return out
+    articles = err.call("articles", split_articles, text, default=None)
+    if articles is None:
+        articles = [Article(1, "", text, 0, len(text))] if text.strip() else []
+    meta_json = json.dumps(page.meta, ensure_ascii=False, default=str) if page.meta else None
+
+    for art in articles:
+        doc_id = make_doc_id(src, rec, art.number)
+        doc_text, repeats = err.call("repeated_blocks", remove_repeated_blocks, art.text,
+                                     default=(art.text, []))
+        for r in repeats:
+            out["removed"].append(as_row(r, source=src, record=rec, article_no=art.number))
+        meta = err.call("metadata", extract_metadata, art.title, doc_text, default={}) or {}
+        out["documents"].append({
+            "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
+            "title": art.title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
+            "place": meta.get("place"), "script": script, "encoding": page.encoding,
+            "n_chars": len(doc_text), "masked": count_placeholders(doc_text),
+            "duplicate_of": None, "meta": meta_json, "text": doc_text,
+        })
+        sections = err.call("sections", split_sections, doc_text, default=[]) or []
+        for s in sections:
+            out["sections"].append(as_row(s, doc_id=doc_id))
+        index = SectionIndex(sections)
+        for m in err.call("metrics", extract_metrics, doc_text, default=[]) or []:
+            out["metrics"].append(as_row(m, doc_id=doc_id, section_id=index.at(m.start)))
+        sig = err.call("signature", minhash_signature, doc_text, default=None)
+        if sig is not None:
+            out["signatures"].append({"doc_id": doc_id, "signature": [int(x) for x in sig]})
+    out["errors"] = err.rows
+    return out
+
+
+# --------------------------------------------------------------------------- one file
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
+    """Read one input file, run its pages, write its part; return its manifest entry.
+
+    Runs in worker processes and on Dask workers, so it takes and returns plain data.
+    """
+    from .io import read_page
+
+    item, out, config = task
+    out_dir = Path(out)
+    entry: dict[str, Any] = {
+        "source": item.source, "path": item.path, "status": "ok", "reason": None,
+        "sha256": None, "bytes": None, "encoding": None, "pages": 0, "cached": False,
+        "rows": {}, "errors": 0,
+    }
+    if item.problem:
+        status, _, reason = item.problem.partition(": ")
+        entry.update(status="failed" if status == "unreadable" else "skipped", reason=reason)
+        return entry
+    try:
+        with open(item.path, "rb") as fh:
+            data = fh.read(config.max_page_bytes + 1)
+    except OSError as exc:
+        entry.update(status="failed", reason=f"unreadable: {exc.strerror or exc}")
+        return entry
+    entry["bytes"] = len(data)
+    if len(data) > config.max_page_bytes:
+        entry.update(status="skipped",
+                     reason=f"larger than max_page_bytes ({config.max_page_bytes} bytes)")
+        return entry
+    entry["sha256"] = sha = _sha256(data)
+    fingerprint = config.fingerprint()
+    if config.resume:
+        state = store.read_part_state(out_dir, item.source)
+        if state and state.get("sha256") == sha and state.get("fingerprint") == fingerprint:
+            cached = dict(state["entry"], path=item.path, cached=True)
+            return cached
+    if not data.strip():
+        entry.update(status="skipped", reason="empty file")
+        _write(out_dir, item, {}, entry, sha, fingerprint)
+        return entry
+    try:
+        pages, issues = read_page(item.path, root=None, text_column=config.text_column,
+                                  encoding=config.encoding, source=item.source)
+    except InputError as exc:
+        if config.strict:
+            raise
+        entry.update(status="failed", reason=str(exc))
+        _write(out_dir, item, {}, entry, sha, fingerprint)
+        return entry
+    tables: dict[str, list[dict[str, Any]]] = {name: [] for name in store.PART_TABLES}
+    for record, reason in issues:
+        tables["errors"].append({"source": item.source, "record": record, "stage": "read",
+                                 "error": "InputError", "message": reason})
+    for page in pages:
+        for name, rows in process_page(page, config).items():
+            tables[name].extend(rows)
+    entry["pages"] = len(pages)
+    entry["encoding"] = pages[0].encoding if pages else None
+    entry["errors"] = len(tables["errors"])
+    if not pages:
+        entry.update(status="failed", reason="no readable page: " +
+                     "; ".join(f"record {r}: {m}" for r, m in issues[:3]))
+    elif tables["errors"]:
+        stages = sorted({row["stage"] for row in tables["errors"]})
+        entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
+    _write(out_dir, item, tables, entry, sha, fingerprint)
+    return entry
+
+
+def _write(out_dir: Path, item: InputFile, tables: dict[str, list[dict[str, Any]]],
+           entry: dict[str, Any], sha: str, fingerprint: str) -> None:
+    entry["rows"] = {name: len(tables.get(name, [])) for name in store.TABLES}
+    store.write_part(out_dir, item.source, tables,
+                     {"sha256": sha, "fingerprint": fingerprint, "entry": entry})
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _map_local(tasks: list[Any], workers: int) -> Iterator[dict[str, Any]]:
+    if workers <= 1 or len(tasks) <= 1:
+        yield from map(process_file, tasks)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers,
+                             mp_context=multiprocessing.get_context(method)) as pool:
+        yield from pool.map(process_file, tasks, chunksize=1)
+
+
+def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise CorpusToolsError(
+            "engine 'dask' needs dask.distributed: pip install 'corpus-tools[dask]'") from exc
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(process_file, tasks, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        for fut in as_completed(futures):
+            yield {**fut.result(), "_index": index[fut.key]}
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------- a run
+
+
+def _flag_duplicates(out_dir: Path, sources: list[str], threshold: float) -> dict[str, str]:
+    from .dedup import find_duplicates
+
+    def items() -> Iterator[tuple[str, Any]]:
+        import numpy as np
+
+        for source in sources:
+            part = store.read_part(out_dir, source, "signatures")
+            for doc_id, sig in zip(part.column("doc_id").to_pylist(),
+                                   part.column("signature").to_pylist(), strict=True):
+                yield doc_id, np.asarray(sig, dtype=np.uint64)
+
+    return find_duplicates(items(), threshold=threshold)
+
+
+def _with_duplicates(mapping: dict[str, str]) -> Callable[[Any], Any]:
+    import pyarrow as pa
+
+    def transform(table: Any) -> Any:
+        ids = table.column("doc_id").to_pylist()
+        dup = pa.array([mapping.get(i) for i in ids], type=pa.string())
+        return table.set_column(table.schema.get_field_index("duplicate_of"), "duplicate_of", dup)
+
+    return transform
+
+
+def run(
+    inputs: Sequence[str | Path] = ("data/raw",),
+    out_dir: str | Path = "data/processed",
+    config: RunConfig = DEFAULT,
+    *,
+    progress: bool = False,
+) -> RunResult:
+    """Process every page under *inputs* and write the tables into *out_dir*.
+
+    Writes ``documents``, ``removed``, ``sections``, ``metrics`` and ``errors`` as Parquet
+    (and CSV with ``config.csv``), ``manifest.json`` with one entry per input file, and
+    (unless switched off) the theme tables and charts.
+    """
+    started = time.time()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = discover(inputs)
+    workers = config.workers or _cpu_count()
+    tasks = [(f, str(out), config) for f in files]
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(tasks), unit="file", desc="pages")
+    entries: list[dict[str, Any] | None] = [None] * len(tasks)
+    stream: Iterable[dict[str, Any]]
+    if config.engine == "dask":
+        stream = _map_dask(tasks, workers, config.scheduler)
+    else:
+        stream = _map_local(tasks, workers)
+    for i, entry in enumerate(stream):
+        entries[entry.pop("_index", i)] = entry
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(entry["source"][-40:], refresh=False)
+    if bar is not None:
+        bar.close()
+    done = [e for e in entries if e is not None]
+
+    # Parts of inputs that disappeared since the last run.
+    current = {store.part_key(e["source"]) for e in done}
+    vanished = []
+    parts_root = out / ".parts"
+    if parts_root.is_dir():
+        for d in sorted(parts_root.iterdir()):
+            if d.name.startswith("."):
+                shutil.rmtree(d, ignore_errors=True)  # a temporary left by a killed run
+            elif d.name not in current:
+                try:
+                    vanished.append(json.loads((d / "state.json").read_text("utf-8"))
+                                    ["entry"]["source"])
+                except (OSError, ValueError, KeyError):
+                    pass
+                shutil.rmtree(d, ignore_errors=True)
+
+    with_parts = [e["source"] for e in done if e["rows"]]
+    duplicates = _flag_duplicates(out, with_parts, config.dedup_threshold)
+    tables: dict[str, Path] = {}
+    for name in store.TABLES:
+        transform = _with_duplicates(duplicates) if name == "documents" else None
+        store.assemble_table(out, with_parts, name, transform=transform)
+        tables[name] = out / f"{name}.parquet"
+        if config.csv:
+            store.write_csv(out, name)
+
+    steps: dict[str, Any] = {}
+    if config.themes:
+        steps["themes"] = _corpus_step("themes", out, config)
+    if config.charts:
+        steps["charts"] = _corpus_step("charts", out, config)
+
+    counts: dict[str, int] = {}
+    for e in done:
+        counts[e["status"]] = counts.get(e["status"], 0) + 1
+    manifest = {
+        "toolkit": "corpus_tools",
+        "version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "seconds": round(time.time() - started, 3),
+        "inputs_given": [str(i) for i in inputs],
+        "config": config.to_dict(),
+        "summary": {
+            "files": len(done), **counts,
+            "cached": sum(1 for e in done if e.get("cached")),
+            "documents": sum(e["rows"].get("documents", 0) for e in done),
+            "duplicates": len(duplicates),
+            "vanished": len(vanished),
+        },
+        "inputs": done,
+        "vanished": vanished,
+        "steps": steps,
+    }
+    store.write_json(out / "manifest.json", manifest)
+    return RunResult(out, manifest, tables)
+
+
+def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:
+    """Run a corpus-level step; a failure is reported in the manifest, not raised."""
+    try:
+        if name == "themes":
+            from .themes import run_themes
+
+            frames = run_themes(out, n_themes=config.n_themes, method=config.theme_method,
+                                lexicon=config.lexicon, random_state=config.random_state)
+            return {"status": "ok", "rows": {k: len(v) for k, v in frames.items()}}
+        from .charts import draw_charts
+
+        paths = draw_charts(out)
+        return {"status": "ok", "files": [str(Path(p).relative_to(out)) for p in paths]}
+    except Exception as exc:
+        if config.strict:
+            raise
+        log.warning("corpus step %s failed: %s", name, exc)
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
