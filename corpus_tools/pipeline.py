@@ -228,14 +228,15 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     }
     if item.problem:
         status, _, reason = item.problem.partition(": ")
-        entry.update(status="failed" if status == "unreadable" else "skipped", reason=reason)
+        if status == "unreadable":
+            return _failed(entry, item.problem, config)
+        entry.update(status="skipped", reason=reason)
         return entry
     try:
         with open(item.path, "rb") as fh:
             data = fh.read(config.max_page_bytes + 1)
     except OSError as exc:
-        entry.update(status="failed", reason=f"unreadable: {exc.strerror or exc}")
-        return entry
+        return _failed(entry, f"unreadable: {exc.strerror or exc}", config)
     entry["bytes"] = len(data)
     if len(data) > config.max_page_bytes:
         entry.update(status="skipped",
@@ -256,9 +257,7 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         pages, issues = read_page(item.path, root=None, text_column=config.text_column,
                                   encoding=config.encoding, source=item.source)
     except InputError as exc:
-        if config.strict:
-            raise
-        entry.update(status="failed", reason=str(exc))
+        _failed(entry, str(exc), config)
         _write(out_dir, item, {}, entry, sha, fingerprint)
         return entry
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in store.PART_TABLES}
@@ -278,6 +277,13 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         stages = sorted({row["stage"] for row in tables["errors"]})
         entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
     _write(out_dir, item, tables, entry, sha, fingerprint)
+    return entry
+
+
+def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, Any]:
+    if config.strict:
+        raise InputError(f"{entry['source']}: {reason}")
+    entry.update(status="failed", reason=reason)
     return entry
 
 
