@@ -142,7 +142,7 @@ def _grammar() -> _Grammar:
         rf"|(?P<num>(?P<num_n>\d{{1,3}}){sp}?(?:{_alt(by_kind['num_delim'])}))(?!\d)"
         rf"|(?P<en>(?P<en_n>{cn}{{1,3}})(?:{enum_suffix}))"
         rf"|(?P<cn>(?P<cn_n>{cn}{{1,4}}){sp}?(?:{_alt(by_kind['cn_delim'])}))"
-        rf"|(?P<cnw>{cn}{{1,3}})(?={sp}*[{_CJK}])"
+        rf"|(?P<cnw>{cn}{{1,3}})(?={sp}*(?:[{_CJK}]|\r?$))"
         r")"
     )
     return _Grammar(
@@ -250,15 +250,16 @@ def _chain_weak(cands: list[_Cand]) -> list[_Cand]:
         acc = breaks[fam]
         for i, c in enumerate(cands):
             acc[i + 1] = acc[i] + (not c.weak and c.family in brk)
+    # 一加强组织建设 chains only with 二推进…, not with a 二、 heading: "一年来，…" is text.
+    keys = [f"{c.family}_weak" if c.weak and c.family == "cn" else c.family for c in cands]
     nxt = [-1] * n
     following: dict[str, int] = {}
     for i in range(n - 1, -1, -1):
-        c = cands[i]
-        if c.weak:
-            nxt[i] = following.get(c.family, -1)
-        following[c.family] = i
+        if cands[i].weak:
+            nxt[i] = following.get(keys[i], -1)
+        following[keys[i]] = i
     kept: list[_Cand] = []
-    last: dict[str, int] = {}  # family -> index of the last kept weak candidate
+    last: dict[str, int] = {}  # chain key -> index of the last kept weak candidate
     for i, c in enumerate(cands):
         if not c.weak:
             kept.append(c)
@@ -268,12 +269,12 @@ def _chain_weak(cands: list[_Cand]) -> list[_Cand]:
         j = nxt[i]
         if j >= 0 and c.ordinal and cands[j].ordinal in (c.ordinal + 1, 0):
             ok = acc[j] == acc[i + 1]
-        k = last.get(c.family, -1)
+        k = last.get(keys[i], -1)
         if not ok and k >= 0 and acc[i] == acc[k + 1]:
             ok = c.ordinal in (cands[k].ordinal + 1, 0)
         if ok:
             kept.append(c)
-            last[c.family] = i
+            last[keys[i]] = i
     return kept
 
 
@@ -297,6 +298,11 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
     nodes: list[_Node] = []
     path: list[int] = []
     counts: dict[int, int] = {}
+    above: set[tuple[str, str]] = set()  # (parent family, child family) seen so far
+
+    def fam_at(k: int) -> str:
+        return nodes[path[k]].cand.family
+
     for i, c in enumerate(cands):
         fam, o = c.family, c.ordinal
         nxt_o = cands[nxt[i]].ordinal if nxt[i] >= 0 else None
@@ -329,13 +335,22 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
             ):
                 keep = len(path) - 1  # 第三 then 四、: the numbering carries on
             elif o == 1 or nxt_o == o + 1:
-                keep = len(path)  # a new list; it may begin past 1 if the next item follows
+                # A new list; it may begin past 1 if the next item follows (## 2、 3、).
+                # It closes open items of families this document has put below it
+                # (一、 after the paragraphs 39. 40. of a chapter whose 一、 held 10. 11.).
+                keep = len(path)
+                while keep and (fam, fam_at(keep - 1)) in above and (
+                    (fam_at(keep - 1), fam) not in above
+                ):
+                    keep -= 1
             else:
                 continue
         for k in path[keep:]:
             nodes[k].end = c.line_start
         del path[keep:]
         parent = path[-1] if path else -1
+        if parent >= 0:
+            above.add((nodes[parent].cand.family, fam))
         counts[parent] = counts.get(parent, 0) + 1
         prefix = nodes[parent].section_id + "." if parent >= 0 else ""
         nodes.append(_Node(c, o, parent, len(path) + 1, f"{prefix}{counts[parent]}"))
