@@ -1,0 +1,463 @@
+"""Normalization: one idempotent pass from a page's text to the text later stages work on.
+
+Implements PAGES.md §2. :func:`normalize_text` runs, in this order:
+
+1. spaces: ``\\r\\n`` → ``\\n``; literal ``<U+00A0>`` tokens, zero-width and control
+   characters go; no-break, ideographic and other spaces become one space;
+2. widths: full-width digits and letters become ASCII, and so do the signs inside a
+   number (``９．１％`` → ``9.1%``); URLs are then set aside until the end;
+3. script: traditional text becomes simplified with OpenCC ``t2s``, only where needed
+   (see below);
+4. conversion artifacts left by machine conversion (``壹是统壹部署`` → ``一是统一部署``),
+   from ``resources/artifacts.tsv``;
+5. Markdown residue: ``#`` headings, list dashes, ``**bold**``, ``\\_`` escapes;
+6. spaces again: runs collapse, lines are stripped, blank-line runs collapse to one;
+7. placeholders (``20xx``, ``__社区``, ``* * *`` …) each become one ``□``, from
+   ``resources/placeholders.tsv``;
+8. quotation marks lost as ``?`` (``按区?双创?周评`` → ``按区“双创”周评``);
+9. ASCII ``, : ; ( ) ! ?`` between Chinese characters become full-width.
+
+Speed: text that is already simplified never meets the pure-Python t2s converter. A page
+is converted whole only when :func:`detect_script` calls it traditional; otherwise only the
+lines holding a character that is traditional-only (never written in simplified text, a set
+derived from OpenCC's own dictionaries) are converted. OpenCC splits its input at spaces
+and punctuation before matching phrases, so converting a line alone gives the same result
+as converting the page. Every other step is a precompiled regex whose first character is a
+character class, so the regex engine skips quickly over text with nothing to fix.
+
+>>> normalize_text("壹是統壹部署，進壹步關註誌願服務")
+'一是统一部署，进一步关注志愿服务'
+>>> normalize_text("按區?雙創?周評，完成率９．１％")
+'按区“双创”周评，完成率9.1%'
+>>> normalize_text("20xx年__社区工作总结")
+'20□年□社区工作总结'
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+from collections.abc import Callable
+from typing import Literal
+
+from .errors import ResourceError, require_str
+from .rules import load_tsv
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PLACEHOLDER", "count_placeholders", "detect_script", "normalize_text"]
+
+#: The mark a blanked-out placeholder run becomes (U+25A1 WHITE SQUARE).
+PLACEHOLDER = "□"
+
+Script = Literal["simplified", "traditional", "mixed"]
+
+# Chinese characters (CJK unified ideographs, extension A, compatibility, extensions B-G).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
+_HAN_BOX = _HAN + PLACEHOLDER
+# Chinese punctuation that counts as "Chinese" context for ASCII punctuation next to it.
+_CJK_PUNCT = "，。、；：？！（）“”‘’《》〈〉【】「」『』…—～·"
+
+# ----------------------------------------------------------------------------- 1. spaces
+
+_U_TOKEN_RE = re.compile(r"<[Uu]\+(?:00[Aa]0|3000|200[0-9A-Ba-b]|202[Ff]|[Ff][Ee][Ff][Ff])>")
+# Line breaks other than \n that str.splitlines() would honour.
+_LINEBREAK_RE = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Zero-width characters, soft hyphen, and control characters other than \t and \n.
+_DROP_RE = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u00ad\u180e\u200b-\u200d\u2060\ufeff]")
+# Tabs and every other kind of space.
+_SPACE_RE = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+
+
+def _clean_spaces(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "+" in text:
+        text = _U_TOKEN_RE.sub("", text)
+    text = _LINEBREAK_RE.sub("\n", text)
+    text = _DROP_RE.sub("", text)
+    return _SPACE_RE.sub(" ", text)
+
+
+_SPACE_RUN_RE = re.compile(" {2,}")
+_TRAILING_RE = re.compile(" +\n")
+_LEADING_RE = re.compile("\n +")
+_BLANK_LINES_RE = re.compile("\n{3,}")
+
+
+def _tidy_lines(text: str) -> str:
+    text = _SPACE_RUN_RE.sub(" ", text)
+    text = _TRAILING_RE.sub("\n", text)
+    text = _LEADING_RE.sub("\n", text)
+    text = _BLANK_LINES_RE.sub("\n\n", text)
+    return text.strip(" \n")
+
+
+# ----------------------------------------------------------------------------- 2. widths
+
+_FULLWIDTH_ALNUM_RE = re.compile("[０-９Ａ-Ｚａ-ｚ]+")
+_FULLWIDTH_TABLE = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B)}
+# Signs inside numbers: 9．1, 10：30, 1／2 between digits; ％ after a digit; ＋/－ before one.
+_NUMBER_SIGN_RE = re.compile(
+    "[．：／％＋－](?:(?<=[0-9][．：／])(?=[0-9])|(?<=[0-9]％)|(?<=[＋－])(?=[0-9]))"
+)
+_NUMBER_SIGN_TABLE = str.maketrans("．：／％＋－", ".:/%+-")
+
+
+def _fix_widths(text: str) -> str:
+    text = _FULLWIDTH_ALNUM_RE.sub(lambda m: m.group().translate(_FULLWIDTH_TABLE), text)
+    return _NUMBER_SIGN_RE.sub(lambda m: m.group().translate(_NUMBER_SIGN_TABLE), text)
+
+
+_URL_RE = re.compile(
+    r"(?:https?://|ftp://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+(?<![.,;:!?)'\]])"
+)
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})+")
+
+
+def _mask_urls(text: str) -> tuple[str, str, list[str]]:
+    """Set URLs and e-mail addresses aside behind one private-use character each."""
+    if "://" not in text and "www." not in text and "@" not in text:
+        return text, "", []
+    mask = next((chr(c) for c in range(0xE000, 0xF8FF) if chr(c) not in text), "")
+    if not mask:  # pragma: no cover - a text holding all 6400 private-use characters
+        return text, "", []
+    found: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        found.append(m.group())
+        return mask
+
+    text = _URL_RE.sub(keep, text)
+    if "@" in text:
+        text = _EMAIL_RE.sub(keep, text)
+    return text, mask, found
+
+
+def _unmask_urls(text: str, mask: str, found: list[str]) -> str:
+    if not found:
+        return text
+    parts = text.split(mask)
+    if len(parts) != len(found) + 1:  # pragma: no cover - no step adds or drops the mask
+        log.warning("URL mask count changed; URLs left masked")
+        return text
+    out = [parts[0]]
+    for url, part in zip(found, parts[1:], strict=True):
+        out.append(url)
+        out.append(part)
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------- 3. script
+
+
+def _opencc_dictionary(name: str) -> dict[str, list[str]]:
+    import opencc
+
+    path = os.path.join(os.path.dirname(opencc.__file__), "dictionary", name)
+    table: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            key, _, value = line.rstrip("\n").partition("\t")
+            if key and value:
+                table[key] = value.split(" ")
+    return table
+
+
+@functools.cache
+def _script_charsets() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """``(traditional_only, simplified_only)`` character classes from OpenCC's data.
+
+    A character is traditional-only when t2s maps it to something else and it is neither
+    an output of t2s nor a simplified character in its own right (so 著, 乾, 於 are not),
+    which also means t2s output never holds one. Simplified-only characters are those s2t
+    changes that t2s does not know and no s2t mapping produces.
+    """
+    ts_chars = _opencc_dictionary("TSCharacters.txt")
+    ts_phrases = _opencc_dictionary("TSPhrases.txt")
+    st_chars = _opencc_dictionary("STCharacters.txt")
+    t2s_outputs: set[str] = set()
+    for table in (ts_chars, ts_phrases):
+        for values in table.values():
+            t2s_outputs.update(values[0])
+    traditional = {k for k, v in ts_chars.items() if len(k) == 1 and v[0] != k}
+    traditional -= t2s_outputs | set(st_chars)
+    s2t_outputs: set[str] = set()
+    for values in st_chars.values():
+        for v in values:
+            s2t_outputs.update(v)
+    simplified = {k for k, v in st_chars.items() if len(k) == 1 and v[0] != k}
+    simplified -= set(ts_chars) | s2t_outputs
+
+    def char_class(chars: set[str]) -> re.Pattern[str]:
+        return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+    return char_class(traditional), char_class(simplified)
+
+
+@functools.cache
+def _t2s() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+def _script_counts(text: str) -> tuple[int, int]:
+    traditional, simplified = _script_charsets()
+    if not traditional.search(text):
+        return 0, 0
+    return len(traditional.findall(text)), len(simplified.findall(text))
+
+
+def _classify(n_traditional: int, n_simplified: int) -> Script:
+    if n_traditional == 0:
+        return "simplified"
+    share = n_traditional / (n_traditional + n_simplified)
+    if share >= 0.9:
+        return "traditional"
+    if share <= 0.1:
+        return "simplified"
+    return "mixed"
+
+
+def detect_script(text: str) -> Script:
+    """The script a text is written in: ``simplified``, ``traditional`` or ``mixed``.
+
+    Counts characters that only traditional script uses against characters that only
+    simplified script uses (both sets derived from OpenCC's dictionaries); a text with
+    neither (Latin, digits, characters common to both) is ``simplified``.
+
+    >>> detect_script("社区创建工作汇报")
+    'simplified'
+    >>> detect_script("社區創建工作匯報")
+    'traditional'
+    >>> detect_script("社區創建工作匯報。社区创建工作汇报")
+    'mixed'
+    """
+    text = require_str(text)
+    return _classify(*_script_counts(text))
+
+
+def _to_simplified(text: str) -> str:
+    traditional, _ = _script_charsets()
+    match = traditional.search(text)
+    if match is None:
+        return text
+    convert = _t2s()
+    if _classify(*_script_counts(text)) == "traditional":
+        return convert(text)
+    # Simplified or mixed: convert only the lines that hold a traditional-only character.
+    parts: list[str] = []
+    pos = 0
+    while match is not None:
+        start = text.rfind("\n", pos, match.start()) + 1 or pos
+        end = text.find("\n", match.end())
+        end = len(text) if end < 0 else end
+        parts.append(text[pos:start])
+        parts.append(convert(text[start:end]))
+        pos = end
+        match = traditional.search(text, pos)
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+# ----------------------------------------------------------------------------- 4. artifacts
+
+# Capital numerals other than 壹 (both scripts): their presence makes a run an amount.
+_CAPITAL_NUMERALS = frozenset("贰貳叁參肆伍陆陸柒捌玖拾佰仟")
+_AMOUNT_CHARS = "零〇壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億元圆圓角分整"
+_AMOUNT_TAIL_RE = re.compile(f"[{_AMOUNT_CHARS}]*\\Z")
+_AMOUNT_HEAD_RE = re.compile(f"[{_AMOUNT_CHARS}]*")
+_AMOUNT_LEADS = ("人民币", "大写", "金额", "计人民币")
+
+
+def _in_amount(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` sits in an amount written in capital numerals."""
+    left = text[max(0, start - 16) : start]
+    left_run = _AMOUNT_TAIL_RE.search(left)
+    right_run = _AMOUNT_HEAD_RE.match(text, end, min(len(text), end + 16))
+    run = (left_run.group() if left_run else "") + (right_run.group() if right_run else "")
+    if _CAPITAL_NUMERALS.intersection(run) or run.endswith("整"):
+        return True
+    before = left[: len(left) - len(left_run.group())] if left_run else left
+    return before.rstrip("：: ").endswith(_AMOUNT_LEADS)
+
+
+@functools.cache
+def _artifact_rules() -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
+    rows = load_tsv("artifacts.tsv", required=("id", "find", "replace", "context"))
+    table: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        if row["context"] not in ("any", "not_financial"):
+            raise ResourceError(f"{row.where()}: context must be 'any' or 'not_financial'")
+        if row["find"] in table:
+            raise ResourceError(f"{row.where()}: {row['find']!r} is listed twice")
+        table[row["find"]] = (row["replace"], row["context"])
+    keys = sorted(table, key=len, reverse=True)
+    return re.compile("|".join(re.escape(k) for k in keys)), table
+
+
+def _fix_artifacts(text: str) -> str:
+    pattern, table = _artifact_rules()
+
+    def repl(m: re.Match[str]) -> str:
+        replace, context = table[m.group()]
+        if context == "not_financial" and _in_amount(m.string, m.start(), m.end()):
+            return m.group()
+        return replace
+
+    return pattern.sub(repl, text)
+
+
+# ----------------------------------------------------------------------------- 5. Markdown
+
+_MD_ESCAPE_RE = re.compile(r"\\([_*#+\-.!\[\]()`~>|])")
+# Heading #s, list dashes/stars/pluses, bullets and quote marks at the start of a line
+# (a star followed by another star is a placeholder run, not a list marker).
+_MD_LINE_RE = re.compile(r"\n[ ]*(?:#{1,6}[ ]+|[-+>•][ ]+|\*[ ]+(?![*＊]))+")
+_MD_RULE_RE = re.compile(r"\n[ ]*(?:[-=][ ]*){3,}(?=\n)")
+_MD_BOLD_RE = re.compile(r"\*\*(?=[^\s*])([^*\n]{1,200}?)(?<=[^\s*])\*\*")
+
+
+def _strip_markdown(text: str) -> str:
+    if "\\" in text:
+        text = _MD_ESCAPE_RE.sub(r"\1", text)
+    if "**" in text:
+        text = _MD_BOLD_RE.sub(r"\1", text)
+    text = _MD_RULE_RE.sub("\n", "\n" + text + "\n")
+    return _MD_LINE_RE.sub("\n", text)[1:-1]
+
+
+# ----------------------------------------------------------------------------- 7. placeholders
+
+_BOX_RUN_RE = re.compile(PLACEHOLDER + "{2,}")
+_BOX_RUNS_RE = re.compile(PLACEHOLDER + "+")
+
+
+@functools.cache
+def _placeholder_re() -> re.Pattern[str]:
+    """One regex for all placeholder rules: ``[first chars](?:(?<=first)rest|...)``.
+
+    Putting the union of the rules' first characters in front lets the regex engine scan
+    for candidates at C speed; each rule then checks its own first character again.
+    """
+    rows = load_tsv("placeholders.tsv", required=("id", "first", "rest"))
+    firsts: list[str] = []
+    branches: list[str] = []
+    for row in rows:
+        first, rest = row["first"], row["rest"].replace("{han}", _HAN_BOX)
+        body = first[1:-1]
+        if not (first.startswith("[") and first.endswith("]") and body) or any(
+            c in body[1:-1] for c in "-\\^[]"
+        ):
+            raise ResourceError(
+                f"{row.where()}: 'first' must list characters in brackets, like [xX×]"
+            )
+        try:
+            re.compile(first + rest)
+        except re.error as exc:
+            raise ResourceError(f"{row.where()}: invalid pattern: {exc}") from exc
+        firsts.append(body)
+        branches.append(f"(?<={first}){rest}")
+    union = "".join(re.escape(c) for c in dict.fromkeys("".join(firsts)))
+    return re.compile(f"[{union}](?:" + "|".join(branches) + ")")
+
+
+def _blank_placeholders(text: str) -> str:
+    pattern = _placeholder_re()
+    # A new □ can make a neighbour a placeholder (x□, _□): repeat until nothing changes.
+    # Each round turns at least one placeholder character into □, so this ends.
+    while True:
+        new = _BOX_RUN_RE.sub(PLACEHOLDER, pattern.sub(PLACEHOLDER, text))
+        if new == text:
+            return text
+        text = new
+
+
+def count_placeholders(text: str) -> int:
+    """Number of ``□`` runs in a normalized text (each blanked-out placeholder is one).
+
+    >>> count_placeholders(normalize_text("20xx年xx社区在__的领导下"))
+    3
+    """
+    text = require_str(text)
+    if PLACEHOLDER not in text:
+        return 0
+    return len(_BOX_RUNS_RE.findall(text))
+
+
+# ----------------------------------------------------------------------------- 8-9. punctuation
+
+_LOST_QUOTES_RE = re.compile(
+    f"\\?(?<=[{_HAN}]\\?)([{_HAN_BOX}0-9A-Za-z，,、·]{{1,24}})\\?(?=[{_HAN}])"
+)
+_CHINESE_AT = re.compile(f"[{_HAN_BOX}{_CJK_PUNCT}]")
+_HAN_AT = re.compile(f"[{_HAN_BOX}]")
+_PAREN_RE = re.compile(r"\(([^()\n]{0,80})\)")
+_PUNCT_RUN_RE = re.compile(r"[,:;!?]+")
+_PUNCT_TABLE = str.maketrans(",:;!?()", "，：；！？（）")
+
+
+def _restore_quotes(text: str) -> str:
+    if "?" not in text:
+        return text
+    return _LOST_QUOTES_RE.sub("“\\1”", text)
+
+
+def _paren(m: re.Match[str]) -> str:
+    text, inner = m.string, m.group(1)
+    start, end = m.span()
+    if inner and (_HAN_AT.match(inner) or _HAN_AT.match(inner, len(inner) - 1)):
+        return f"（{inner}）"
+    if start and end < len(text) and _HAN_AT.match(text, start - 1) and _HAN_AT.match(text, end):
+        return f"（{inner}）"
+    return m.group()
+
+
+def _punct_run(m: re.Match[str]) -> str:
+    text = m.string
+    start, end = m.span()
+    if start and end < len(text) and _CHINESE_AT.match(text, start - 1):
+        if _CHINESE_AT.match(text, end):
+            run = m.group()
+            if ",," in run:
+                run = re.sub(",{2,}", ",", run)
+            return run.translate(_PUNCT_TABLE)
+    return m.group()
+
+
+def _widen_punctuation(text: str) -> str:
+    if "(" in text:
+        text = _PAREN_RE.sub(_paren, text)
+    return _PUNCT_RUN_RE.sub(_punct_run, text)
+
+
+# ----------------------------------------------------------------------------- the function
+
+
+def normalize_text(text: str) -> str:
+    """Normalize a page's text per PAGES.md §2; idempotent, never raises on a ``str``.
+
+    Raises :class:`~corpus_tools.errors.InputError` on ``bytes``.
+
+    >>> normalize_text("社区党(业)委,共服务１２３４人次。")
+    '社区党（业）委，共服务1234人次。'
+    >>> normalize_text("## 一、总体情况\\r\\n\\r\\n\\r\\n- 以---为统领，**扎实**推进")
+    '一、总体情况\\n\\n以□为统领，扎实推进'
+    >>> normalize_text("版本0.9.1见https://example.com/a__b?x=1，增长5.3%")
+    '版本0.9.1见https://example.com/a__b?x=1，增长5.3%'
+    """
+    text = require_str(text)
+    text = _clean_spaces(text)
+    text = _fix_widths(text)
+    text, mask, urls = _mask_urls(text)
+    text = _to_simplified(text)
+    text = _fix_artifacts(text)
+    text = _strip_markdown(text)
+    text = _tidy_lines(text)
+    text = _blank_placeholders(text)
+    text = _restore_quotes(text)
+    text = _widen_punctuation(text)
+    return _unmask_urls(text, mask, urls)
