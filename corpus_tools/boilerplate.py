@@ -1,0 +1,276 @@
+"""Site furniture out of a scraped page, with an audit trail of every removed line.
+
+:func:`strip_boilerplate` runs on the RAW page text (before normalization). Each line is
+matched against the rules in ``resources/boilerplate.tsv`` on a *folded* copy of the page
+(traditional characters as simplified, full-width ASCII as ASCII, every kind of space as
+``" "``, a scraper's literal ``<U+00A0>`` tokens as spaces), so one rule catches
+``当前位置`` and ``當前位置``, ``【字体：大 中 小】`` and ``【字體:大 中 小】``. The folding is
+character by character and never touches ``"\\n"``, so folded line *i* is raw line *i*; the
+record keeps the raw line.
+
+Lines are the pieces between ``"\\n"`` characters; ``line_no`` is 1-based and a trailing
+``"\\r"`` is left out of the recorded text. ``Stripped.text`` is the kept raw lines joined
+with ``"\\n"`` (blank lines are kept, CRLF survives).
+
+Rule kinds (column ``kind``):
+
+``protect``  a numbered heading (``一、``, ``（一）``, ``1、``, ``①``, ``第一章``): never removed.
+``line``     the line goes.
+``head``     the line goes only above the first body paragraph (e.g. ``彭永分享``).
+``tail``     the line goes only below the last kept line (a page counter ``1349701``).
+``lead_in``  the editor's lead-in (``下面是小编…仅供参考``): the whole paragraph goes.
+``list``     a list header (``相关文章``, ``推荐阅读：``, ``猜你喜欢`` …): it goes together with
+             the title-like lines under it, up to the end of the page or the next real
+             paragraph, numbered heading or article title.
+
+>>> page = "当前位置:首页>计划>社区工作\\n\\n社区工作总结\\n\\n一、基本情况\\n\\n相关文章:\\n社区工作计划5篇"
+>>> out = strip_boilerplate(page)
+>>> out.text
+'\\n社区工作总结\\n\\n一、基本情况\\n'
+>>> [(r.line_no, r.rule) for r in out.removed]
+[(1, 'breadcrumb_label'), (7, 'related_list'), (8, 'related_list')]
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from .errors import ResourceError, require_str
+from .rules import load_tsv
+from .schema import RemovedLine, Stripped
+
+__all__ = ["strip_boilerplate", "fold_text", "is_numbered_heading"]
+
+_RULE_FILE = "boilerplate.tsv"
+_KINDS = ("protect", "line", "head", "tail", "lead_in", "list")
+
+# A line longer than this, or holding sentence punctuation, is a body paragraph.
+_BODY_MIN_CHARS = 50
+_SENTENCE_END = re.compile(r"[。！？；!?;]")
+# A title listed under a "related" header: short, no sentence punctuation.
+_LIST_TITLE_MAX = 60
+# The lead-in paragraph goes whole when it is at most this many lines.
+_LEAD_IN_MAX_LINES = 4
+# Rules without a trigger see only lines up to this many characters.
+_SHORT_LINE = 160
+
+
+@functools.cache
+def _fold_table() -> dict[int, str]:
+    """Traditional → simplified (single characters, OpenCC's table) and width/space folding."""
+    table: dict[int, str] = {}
+    try:
+        ts = resources.files("opencc").joinpath("dictionary", "TSCharacters.txt")
+        for line in ts.read_text(encoding="utf-8").splitlines():
+            src, _, targets = line.partition("\t")
+            target = targets.split(" ")[0] if targets else ""
+            if len(src) == 1 and len(target) == 1:
+                table[ord(src)] = target
+    except (OSError, ModuleNotFoundError):  # pragma: no cover - opencc is a dependency
+        pass
+    for cp in range(0xFF01, 0xFF5F):  # full-width ASCII
+        table[cp] = chr(cp - 0xFEE0)
+    for cp in (0x3000, 0xA0, 0x2002, 0x2003, 0x2009, 0x202F, 0x205F, 0x09, 0x0B, 0x0C):
+        table[cp] = " "
+    for cp in (0x200B, 0x200C, 0x200D, 0xFEFF, 0x0D):  # zero-width, BOM, CR
+        table[cp] = ""
+    table[0x0A] = "\n"
+    return table
+
+
+def fold_text(text: str) -> str:
+    """A copy of *text* for matching rules: simplified, ASCII widths, plain spaces.
+
+    Never adds or removes a ``"\\n"``: line *i* of the result is line *i* of *text*.
+
+    >>> fold_text("當前位置：首頁　>　計劃")
+    '当前位置:首页 > 计划'
+    >>> fold_text("<U+00A0><U+00A0>各位代表：")
+    '  各位代表:'
+    """
+    return text.translate(_fold_table()).replace("<U+00A0>", " ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    protect: re.Pattern[str]
+    remove: re.Pattern[str]  # one alternation of every non-protect rule, a group per rule
+    kinds: dict[str, str]  # rule id → kind
+    trigger: re.Pattern[str] | None  # any rule's trigger, searched in a long raw line
+
+
+@functools.cache
+def _rules() -> _Rules:
+    rows = load_tsv(_RULE_FILE, required=("id", "kind", "pattern"))
+    protect: list[str] = []
+    remove: list[str] = []
+    triggers: list[str] = []
+    kinds: dict[str, str] = {}
+    for row in rows:
+        rid, kind, pattern = row["id"].strip(), row["kind"].strip(), row["pattern"]
+        if kind not in _KINDS:
+            raise ResourceError(f"{row.where()}: unknown kind {kind!r}; expected one of {_KINDS}")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", rid) or rid in kinds:
+            raise ResourceError(f"{row.where()}: rule id {rid!r} is not a new snake_case id")
+        if "\\s" in pattern:
+            raise ResourceError(
+                f"{row.where()}: pattern of {rid!r} may span lines; use ' ' or [^\\n] instead"
+            )
+        trigger = row.get("trigger").strip()
+        try:
+            re.compile(pattern)
+            if trigger:
+                re.compile(trigger)
+        except re.error as exc:
+            raise ResourceError(f"{row.where()}: regex of {rid!r} is invalid: {exc}") from exc
+        if trigger:
+            triggers.append(f"(?:{trigger})")
+        kinds[rid] = kind
+        if kind == "protect":
+            protect.append(f"(?:{pattern})")
+        else:
+            remove.append(f"(?P<{rid}>{pattern})")
+    if not remove:
+        raise ResourceError(f"corpus_tools/resources/{_RULE_FILE} has no removal rules")
+    prefix = r"[ ]*(?:#{1,6}[ ]*|[-*+][ ]+)?"
+    return _Rules(
+        protect=re.compile(prefix + "(?:" + "|".join(protect or ["(?!)"]) + ")"),
+        remove=re.compile(prefix + "(?:" + "|".join(remove) + ")"),
+        kinds=kinds,
+        trigger=re.compile("|".join(triggers)) if triggers else None,
+    )
+
+
+def is_numbered_heading(line: str) -> bool:
+    """True if *line* opens with a numbered heading marker (such a line is never removed).
+
+    >>> is_numbered_heading("二、存在的问题"), is_numbered_heading("（三）社区服务")
+    (True, True)
+    >>> is_numbered_heading("相关文章")
+    False
+    """
+    return _rules().protect.match(fold_text(require_str(line, what="line"))) is not None
+
+
+def _is_title_like(folded_line: str) -> bool:
+    s = folded_line.strip()
+    return len(s) <= _LIST_TITLE_MAX and not _SENTENCE_END.search(s)
+
+
+def _is_body(line: str) -> bool:
+    s = line.strip()
+    return len(s) >= _BODY_MIN_CHARS or _SENTENCE_END.search(s) is not None
+
+
+def _blank(raw_line: str) -> bool:
+    return not raw_line or raw_line.isspace() or not fold_text(raw_line).strip()
+
+
+def strip_boilerplate(text: str) -> Stripped:
+    """Remove site furniture from a raw page; every removed line is listed with its rule.
+
+    Works on traditional-script and un-normalized pages (rules see a folded copy):
+
+    >>> raw = "當前位置:首頁>工作總結\\n社區工作總結\\n\\n時間:2023-09-23 作者:筆塵\\n二、存在的問題"
+    >>> out = strip_boilerplate(raw)
+    >>> [(r.line_no, r.text, r.rule) for r in out.removed]
+    [(1, '當前位置:首頁>工作總結', 'breadcrumb_label'), (4, '時間:2023-09-23 作者:筆塵', 'meta_time')]
+    >>> out.text.split("\\n")
+    ['社區工作總結', '', '二、存在的問題']
+    """
+    require_str(text)
+    if not text:
+        return Stripped(text="", removed=())
+    rules = _rules()
+    raw_lines = text.split("\n")
+    n = len(raw_lines)
+    folded_cache: dict[int, str] = {}
+
+    def folded(i: int) -> str:
+        f = folded_cache.get(i)
+        if f is None:
+            f = folded_cache[i] = fold_text(raw_lines[i])
+        return f
+
+    # Rules see short lines, and long lines holding a rule's trigger (furniture is short).
+    trigger = rules.trigger
+    hit: dict[int, str] = {}  # 0-based line index → rule id (candidates)
+    for i, line in enumerate(raw_lines):
+        if len(line) > _SHORT_LINE and (trigger is None or trigger.search(line) is None):
+            continue
+        if not line or line.isspace():
+            continue
+        m = rules.remove.match(folded(i))
+        if m is not None and m.lastgroup is not None:
+            hit[i] = m.lastgroup
+
+    removed: dict[int, str] = {}
+    protected = functools.cache(lambda i: rules.protect.match(folded(i)) is not None)
+
+    # The first body paragraph: ``head`` rules apply above it only.
+    first_body = next((i for i in range(n) if _is_body(raw_lines[i])), n)
+
+    for idx in sorted(hit):
+        rid = hit[idx]
+        if idx in removed or protected(idx):
+            continue
+        kind = rules.kinds[rid]
+        if kind == "line":
+            removed[idx] = rid
+        elif kind == "head":
+            if idx <= first_body:
+                removed[idx] = rid
+        elif kind == "lead_in":
+            lo = idx
+            while lo > 0 and not _blank(raw_lines[lo - 1]):
+                lo -= 1
+            hi = idx
+            while hi + 1 < n and not _blank(raw_lines[hi + 1]):
+                hi += 1
+            span = range(lo, hi + 1) if hi - lo < _LEAD_IN_MAX_LINES else range(idx, idx + 1)
+            for j in span:
+                if not protected(j):
+                    removed.setdefault(j, rid)
+        elif kind == "list":
+            removed[idx] = rid
+            j = idx + 1
+            while j < n:
+                if not _blank(raw_lines[j]):
+                    line = folded(j)
+                    if j in hit and rules.kinds[hit[j]] == "list":
+                        break  # the next header takes over
+                    if protected(j) or not _is_title_like(line) or _looks_like_article(line):
+                        break
+                    # a line another rule names (a page counter, a pager) keeps that rule
+                    removed[j] = hit[j] if j in hit else rid
+                j += 1
+    # ``tail`` rules: below the last kept non-blank line.
+    tail_ids = {idx for idx, rid in hit.items() if rules.kinds[rid] == "tail"}
+    if tail_ids:
+        j = n - 1
+        while j >= 0:
+            if j in removed or _blank(raw_lines[j]):
+                j -= 1
+                continue
+            if j in tail_ids and not protected(j):
+                removed[j] = hit[j]
+                j -= 1
+                continue
+            break
+
+    kept = [raw_lines[i] for i in range(n) if i not in removed]
+    records = tuple(
+        RemovedLine(line_no=i + 1, text=raw_lines[i].rstrip("\r"), rule=removed[i])
+        for i in sorted(removed)
+    )
+    return Stripped(text="\n".join(kept), removed=records)
+
+
+def _looks_like_article(folded_line: str) -> bool:
+    """A line that opens an article (``…篇二``, ``…总结3``) ends a related list."""
+    from .articles import is_article_marker
+
+    return is_article_marker(folded_line)

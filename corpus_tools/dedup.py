@@ -1,0 +1,270 @@
+"""Duplicates: near-duplicate documents across a run, and blocks repeated inside one document.
+
+**Across documents.** :func:`minhash_signature` hashes a document's character 5-grams after
+masking what template sites change between copies: every run of digits, Chinese numerals
+and placeholders (``2021``, ``20□``, ``十七``, ``□``) becomes one ``#``, and spaces and
+punctuation go. The signature is a MinHash (``num_perm`` values) computed with numpy from a
+fixed seed, so it is the same in every process and on every machine.
+:func:`find_duplicates` banks signatures into LSH bands (the scheme of datasketch's
+``MinHashLSH``) and maps each near-duplicate to the first copy in the order given.
+
+**Inside one document.** :func:`remove_repeated_blocks` keeps the first copy of a run of
+paragraphs that occurs again (scrapers that saved one report six times) and returns every
+removed line as a :class:`~corpus_tools.schema.RemovedLine` with rule ``repeated_block``:
+one record per removed non-blank line, ``line_no`` 1-based in the text given.
+
+>>> a = minhash_signature("今年社区共开展志愿服务活动12次，参与居民500余人次，群众满意度明显提升。")
+>>> b = minhash_signature("今年社区共开展志愿服务活动20次，参与居民800余人次，群众满意度明显提升。")
+>>> float(jaccard(a, b))
+1.0
+>>> find_duplicates([("p1", a), ("p2", b)])
+{'p2': 'p1'}
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from .errors import InputError, require_str
+from .schema import RemovedLine
+
+__all__ = [
+    "minhash_signature",
+    "jaccard",
+    "find_duplicates",
+    "remove_repeated_blocks",
+    "SHINGLE",
+    "SEED",
+]
+
+#: Characters per shingle.
+SHINGLE = 5
+#: Seed of the permutations: signatures from different runs are comparable.
+SEED = 20240501
+_PRIME = np.uint64((1 << 61) - 1)
+_MAX = np.uint64((1 << 32) - 1)
+_EMPTY = np.uint64((1 << 32) - 1)
+_CHUNK = 20_000
+
+_NUMBERS = re.compile(r"[0-9０-９〇零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟□xX_＿.．%％]+")
+_DROP = re.compile(r"[\W_]+")
+_REPEAT_RULE = "repeated_block"
+# A repeated run of paragraphs is removed when it holds at least this many characters.
+_MIN_BLOCK_CHARS = 60
+
+
+@functools.cache
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(1, int(_PRIME), size=num_perm, dtype=np.uint64)
+    b = gen.randint(0, int(_PRIME), size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+def _masked(text: str) -> str:
+    return _DROP.sub("", _NUMBERS.sub("#", text))
+
+
+def _shingle_hashes(text: str) -> np.ndarray:
+    """Unique 32-bit hashes of the character k-grams of *text* (vectorized)."""
+    s = _masked(text)
+    if not s:
+        return np.zeros(0, dtype=np.uint64)
+    cps = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    k = min(SHINGLE, len(cps))
+    n = len(cps) - k + 1
+    h = np.zeros(n, dtype=np.uint64)
+    mult = np.uint64(1_000_003)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            h = h * mult + cps[j : j + n]
+        # finalizer (splitmix64) so that nearby grams spread over 32 bits
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return np.unique(h & _MAX)
+
+
+def minhash_signature(text: str, *, num_perm: int = 128) -> np.ndarray:
+    """MinHash signature (``uint64`` array of *num_perm* values) of a document's text.
+
+    Digits, Chinese numerals and placeholders are masked, so copies that differ only in
+    their numbers (or in ``20xx`` against ``2021``) get the same signature. A text with no
+    characters left after masking gets the all-maximum "empty" signature, which
+    :func:`find_duplicates` never pairs.
+
+    >>> sig = minhash_signature("社区文明创建工作总结")
+    >>> sig.shape, sig.dtype.name
+    ((128,), 'uint64')
+    >>> bool((sig == minhash_signature("社区文明创建工作总结")).all())
+    True
+    """
+    require_str(text)
+    if not isinstance(num_perm, int) or num_perm < 1:
+        raise InputError(f"num_perm must be a positive int, got {num_perm!r}")
+    a, b = _permutations(num_perm)
+    sig = np.full(num_perm, _EMPTY, dtype=np.uint64)
+    hv = _shingle_hashes(text)
+    with np.errstate(over="ignore"):
+        for i in range(0, len(hv), _CHUNK):
+            part = hv[i : i + _CHUNK]
+            phv = ((np.outer(part, a) + b) % _PRIME) & _MAX
+            np.minimum(sig, phv.min(axis=0), out=sig)
+    return sig
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures (share of equal values).
+
+    >>> jaccard(minhash_signature("居民自治"), minhash_signature("居民自治"))
+    1.0
+    """
+    if len(a) != len(b):
+        raise InputError(f"signatures differ in length: {len(a)} and {len(b)}")
+    return float(np.count_nonzero(np.asarray(a) == np.asarray(b))) / max(len(a), 1)
+
+
+def _bands(num_perm: int, threshold: float) -> tuple[int, int]:
+    """(bands, rows): the most rows per band that still finds pairs at ``threshold - 0.1``.
+
+    Candidates are checked against the full signature afterwards, so recall matters more
+    than precision here.
+    """
+    target = max(0.05, threshold - 0.1)
+    best = (num_perm, 1)
+    for r in range(1, num_perm + 1):
+        b = num_perm // r
+        if b < 1:
+            break
+        if 1 - (1 - target**r) ** b >= 0.995:
+            best = (b, r)
+    return best
+
+
+def find_duplicates(
+    items: Iterable[tuple[str, np.ndarray]], *, threshold: float = 0.8
+) -> dict[str, str]:
+    """Map each near-duplicate's ``doc_id`` to the ``doc_id`` of the first copy.
+
+    *items* are ``(doc_id, signature)`` pairs in corpus order. A document whose estimated
+    Jaccard similarity with an earlier one reaches *threshold* is a duplicate of the first
+    document of that group (so a copy of a copy points at the original). Documents that
+    are not duplicates are absent from the result.
+
+    >>> s1 = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
+    >>> s2 = minhash_signature("一、加强组织领导，健全工作机制，街道成立了创建工作领导小组。")
+    >>> s3 = minhash_signature("二、丰富文体活动，组织居民开展广场舞比赛和读书活动。")
+    >>> find_duplicates([("a", s1), ("b", s3), ("c", s2)], threshold=0.5)
+    {'c': 'a'}
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise InputError(f"threshold must be in (0, 1], got {threshold!r}")
+    tables: list[dict[bytes, list[int]]] = []
+    ids: list[str] = []
+    sigs: list[np.ndarray] = []
+    root: list[int] = []
+    out: dict[str, str] = {}
+    band_rows: tuple[int, int] | None = None
+    for doc_id, sig in items:
+        sig = np.asarray(sig, dtype=np.uint64)
+        if band_rows is None:
+            band_rows = _bands(len(sig), threshold)
+            tables = [{} for _ in range(band_rows[0])]
+        elif len(sig) != len(sigs[0]):
+            raise InputError(
+                f"signature of {doc_id!r} has {len(sig)} values, expected {len(sigs[0])}"
+            )
+        nb, r = band_rows
+        idx = len(ids)
+        ids.append(str(doc_id))
+        sigs.append(sig)
+        root.append(idx)
+        if (sig == _EMPTY).all():
+            continue
+        keys = [sig[i * r : (i + 1) * r].tobytes() for i in range(nb)]
+        candidates: set[int] = set()
+        for table, key in zip(tables, keys, strict=True):
+            candidates.update(table.get(key, ()))
+        best = None
+        for c in sorted(candidates):
+            if jaccard(sig, sigs[c]) >= threshold - 1e-9:
+                best = root[c] if best is None else min(best, root[c])
+        if best is not None:
+            root[idx] = best
+            out[ids[idx]] = ids[best]
+        for table, key in zip(tables, keys, strict=True):
+            table.setdefault(key, []).append(idx)
+    return out
+
+
+def _key(line: str) -> str:
+    return _DROP.sub("", line)
+
+
+def remove_repeated_blocks(
+    text: str, *, min_chars: int = _MIN_BLOCK_CHARS
+) -> tuple[str, list[RemovedLine]]:
+    """Keep the first copy of every paragraph run that occurs again inside one document.
+
+    A paragraph is a non-blank line, compared with spaces and punctuation ignored. A run of
+    consecutive paragraphs (blank lines between them do not break it) that were all seen
+    before is removed when it holds at least *min_chars* characters, so a short line that
+    legitimately recurs (``各位代表：``, a heading) stays. Blank lines inside a removed run
+    go with it and are not recorded.
+
+    >>> body = "一、工作回顾\\n社区全年开展活动一百余次，服务居民上万人次。\\n"
+    >>> page = "各位代表：\\n" + body + "各位代表：\\n" + body
+    >>> text, removed = remove_repeated_blocks(page, min_chars=20)
+    >>> text.split("\\n")
+    ['各位代表：', '一、工作回顾', '社区全年开展活动一百余次，服务居民上万人次。', '']
+    >>> [(r.line_no, r.text) for r in removed]
+    [(4, '各位代表：'), (5, '一、工作回顾'), (6, '社区全年开展活动一百余次，服务居民上万人次。')]
+    """
+    require_str(text)
+    lines = text.split("\n")
+    seen: set[str] = set()
+    repeated = [False] * len(lines)
+    keys: list[str] = []
+    for i, line in enumerate(lines):
+        k = _key(line)
+        keys.append(k)
+        if not k:
+            continue
+        if k in seen:
+            repeated[i] = True
+        else:
+            seen.add(k)
+    drop = [False] * len(lines)
+    i = 0
+    n = len(lines)
+    while i < n:
+        if not repeated[i]:
+            i += 1
+            continue
+        j = i
+        last = i
+        chars = 0
+        while j < n and (repeated[j] or not keys[j]):
+            if repeated[j]:
+                chars += len(keys[j])
+                last = j
+            j += 1
+        if chars >= min_chars:
+            for t in range(i, last + 1):
+                drop[t] = True
+        i = last + 1
+    removed = [
+        RemovedLine(line_no=t + 1, text=lines[t].rstrip("\r"), rule=_REPEAT_RULE)
+        for t in range(n)
+        if drop[t] and keys[t]
+    ]
+    if not removed:
+        return text, []
+    return "\n".join(line for t, line in enumerate(lines) if not drop[t]), removed
+
