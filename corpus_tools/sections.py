@@ -299,6 +299,7 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
     path: list[int] = []
     counts: dict[int, int] = {}
     above: set[tuple[str, str]] = set()  # (parent family, child family) seen so far
+    last_o: dict[str, int] = {}  # family -> ordinal of its last heading
 
     def fam_at(k: int) -> str:
         return nodes[path[k]].cand.family
@@ -334,13 +335,16 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
                 and {leaf.cand.family, fam} <= _CARRY_ON
             ):
                 keep = len(path) - 1  # 第三 then 四、: the numbering carries on
-            elif o == 1 or nxt_o == o + 1:
-                # A new list; it may begin past 1 if the next item follows (## 2、 3、).
+            elif o == 1 or nxt_o == o + 1 or last_o.get(fam) == o - 1:
+                # A new list; it may begin past 1 if the next item follows (## 2、 3、)
+                # or the numbering runs on from the previous list (paragraphs 4. | 5.).
                 # It closes open items of families this document has put below it
                 # (一、 after the paragraphs 39. 40. of a chapter whose 一、 held 10. 11.).
                 keep = len(path)
-                while keep and (fam, fam_at(keep - 1)) in above and (
-                    (fam_at(keep - 1), fam) not in above
+                while (
+                    keep
+                    and (fam, fam_at(keep - 1)) in above
+                    and ((fam_at(keep - 1), fam) not in above)
                 ):
                     keep -= 1
             else:
@@ -355,6 +359,7 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
         prefix = nodes[parent].section_id + "." if parent >= 0 else ""
         nodes.append(_Node(c, o, parent, len(path) + 1, f"{prefix}{counts[parent]}"))
         path.append(len(nodes) - 1)
+        last_o[fam] = o
     for k in path:
         nodes[k].end = n_text
     return nodes
