@@ -295,6 +295,16 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
     for i in range(len(cands) - 1, -1, -1):
         nxt[i] = following.get(cands[i].family, -1)
         following[cands[i].family] = i
+    by_family: dict[str, list[int]] = {}
+    for i, c in enumerate(cands):
+        by_family.setdefault(c.family, []).append(i)
+
+    def next_ordinal(fam: str, i: int) -> int | None:
+        """The ordinal of the first candidate of *fam* after candidate *i*."""
+        idx = by_family.get(fam, [])
+        j = bisect.bisect_right(idx, i)
+        return cands[idx[j]].ordinal if j < len(idx) else None
+
     nodes: list[_Node] = []
     path: list[int] = []
     counts: dict[int, int] = {}
@@ -319,9 +329,16 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
                 k = same[0]
                 p = nodes[path[k]].ordinal
                 if o == 1:
-                    # A restart: a list nested in the current item when the outer list
-                    # carries on afterwards (五、 一、 六、), else a new list at the same level.
-                    keep = len(path) if nxt_o == p + 1 != 2 else k
+                    # A restart: a list nested in the current item when the list it
+                    # interrupts carries on afterwards (五、 一、 六、, or 三、 （一） 一、 二、
+                    # （二）), else a new list at the same level.
+                    below = [nodes[m] for m in path[k + 1 :]]
+                    resumes = (
+                        any(next_ordinal(b.cand.family, i) == b.ordinal + 1 for b in below)
+                        if below
+                        else nxt_o == p + 1 != 2
+                    )
+                    keep = len(path) if resumes else k
                 elif p <= o <= p + _MAX_GAP + 1 or (o > p and nxt_o == o + 1):
                     keep = k
                 else:
