@@ -1,0 +1,265 @@
+"""Document metadata the text itself gives: year, document type, place.
+
+:func:`extract_metadata` looks at an article's title and its opening:
+
+- ``year``: a 4-digit year (1900–2099) in the title, else one written ``2021年`` (or
+  ``二〇二一年``) in the opening 200 characters; never a placeholder (``20□年``).
+- ``doc_type``: ``总结``, ``汇报``, ``计划``, ``规划``, ``报告`` or ``other``, from the word of
+  ``resources/doc_types.tsv`` that ends last in the title (a Chinese title's head noun comes
+  last: ``国民经济计划草案的报告`` is a ``报告``).
+- ``place``: the community, street, town, district, city or province named in the title,
+  else in the first paragraph: 2–5 Chinese characters before a suffix of
+  ``resources/place_suffixes.tsv`` (``乌山社区``, ``人民路街道``), cut after a boundary character
+  (``将原官塘社区`` → ``官塘社区``) and rejected when generic (``文明社区``, ``本社区``, ``小区``;
+  ``resources/place_stoplist.tsv``). A heuristic without a gazetteer: it prefers saying
+  nothing to naming a wrong place.
+
+Traditional-script titles work too (they are folded to simplified first).
+
+>>> extract_metadata("2022年文明社区的创建工作总结", "乌山社区位于乌山路，辖区面积35万平方米。")
+{'year': 2022, 'doc_type': '总结', 'place': '乌山社区'}
+>>> extract_metadata("20□最新创建文明城市活动总结", "□年上半年□社区文明创建工作在人民路街道办事处的指导下开展。")
+{'year': None, 'doc_type': '总结', 'place': '人民路街道'}
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ResourceError, require_str
+from .rules import load_tsv
+
+__all__ = ["extract_metadata", "extract_year", "extract_doc_type", "extract_place"]
+
+_OPENING = 200
+_FIRST_PARAGRAPH = 300
+_NAME_MIN, _NAME_MAX = 2, 5
+_YEAR_TITLE = re.compile(r"(?<![0-9])(19[0-9]{2}|20[0-9]{2})(?![0-9])")
+_YEAR_TEXT = re.compile(r"(?<![0-9])(19[0-9]{2}|20[0-9]{2}) ?年")
+_YEAR_CN = re.compile(r"([一二三四五六七八九〇零○]{4}) ?年")
+_CN_DIGIT = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"零": "0", "○": "0"}
+_ALL_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_lock = threading.Lock()
+OTHER = "other"
+
+
+def _fold(text: str) -> str:
+    from .boilerplate import fold_text
+
+    return fold_text(text)
+
+
+def extract_year(title: str, text: str = "") -> int | None:
+    """The document's year from its title, else from its opening.
+
+    >>> extract_year("关于一九五八年度国民经济计划草案的报告")
+    1958
+    >>> extract_year("20□年社区工作总结", "今年以来，社区在2019年的基础上……"), extract_year("社区总结", "共2000余人参加")
+    (2019, None)
+    """
+    title = _fold(require_str(title, what="title"))
+    m = _YEAR_TITLE.search(title)
+    if m:
+        return int(m.group(1))
+    m = _YEAR_CN.search(title)
+    if m:
+        return _cn_year(m.group(1))
+    opening = _fold(require_str(text)[:_OPENING])
+    m = _YEAR_TEXT.search(opening)
+    if m:
+        return int(m.group(1))
+    m = _YEAR_CN.search(opening)
+    return _cn_year(m.group(1)) if m else None
+
+
+def _cn_year(digits: str) -> int | None:
+    year = int("".join(_CN_DIGIT[c] for c in digits))
+    return year if 1900 <= year <= 2099 else None
+
+
+@functools.cache
+def _doc_type_words() -> tuple[tuple[str, str], ...]:
+    rows = load_tsv("doc_types.tsv", required=("id", "doc_type", "word"))
+    return tuple((r["word"].strip(), r["doc_type"].strip()) for r in rows)
+
+
+def extract_doc_type(title: str) -> str:
+    """``总结`` / ``汇报`` / ``计划`` / ``规划`` / ``报告`` / ``other`` from a title.
+
+    >>> extract_doc_type("社区文明社区创建工作规划"), extract_doc_type("社區創建工作匯報")
+    ('规划', '汇报')
+    >>> extract_doc_type("开发成员们，您好！")
+    'other'
+    """
+    title = _fold(require_str(title, what="title"))
+    best: tuple[int, int, str] | None = None
+    for word, doc_type in _doc_type_words():
+        end = title.rfind(word)
+        if end < 0:
+            continue
+        key = (end + len(word), len(word), doc_type)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class _PlaceRules:
+    suffix: re.Pattern[str]
+    not_place: frozenset[str]
+    generic: tuple[str, ...]
+    boundary: frozenset[str]
+    lead: tuple[str, ...]
+
+
+@functools.cache
+def _place_rules() -> _PlaceRules:
+    suffixes: list[str] = []
+    not_place: set[str] = set()
+    for row in load_tsv("place_suffixes.tsv", required=("id", "kind", "text")):
+        kind, text = row["kind"].strip(), row["text"].strip()
+        if kind == "suffix":
+            suffixes.append(text)
+        elif kind == "not_place":
+            not_place.add(text)
+        else:
+            raise ResourceError(f"{row.where()}: kind must be suffix or not_place, got {kind!r}")
+    generic: list[str] = []
+    boundary: set[str] = set()
+    lead: list[str] = []
+    for row in load_tsv("place_stoplist.tsv", required=("id", "kind", "text")):
+        kind, text = row["kind"].strip(), row["text"].strip()
+        if kind == "generic":
+            generic.append(text)
+        elif kind == "boundary":
+            if len(text) != 1:
+                raise ResourceError(f"{row.where()}: a boundary is one character, got {text!r}")
+            boundary.add(text)
+        elif kind == "lead":
+            lead.append(text)
+        else:
+            raise ResourceError(
+                f"{row.where()}: kind must be generic, boundary or lead, got {kind!r}"
+            )
+    if not suffixes:
+        raise ResourceError("corpus_tools/resources/place_suffixes.tsv lists no suffix")
+    alternation = "|".join(re.escape(s) for s in sorted(suffixes, key=len, reverse=True))
+    return _PlaceRules(
+        suffix=re.compile(alternation),
+        not_place=frozenset(not_place),
+        generic=tuple(sorted(generic, key=len, reverse=True)),
+        boundary=frozenset(boundary),
+        lead=tuple(sorted(lead, key=len, reverse=True)),
+    )
+
+
+# jieba part-of-speech flags a token of a place name may carry (nouns, place and proper
+# names, numerals as in 清潭三社区, unknown words); a verb, preposition, adverb, pronoun …
+# before the suffix ends the name.
+_NAME_FLAGS = frozenset({"n", "ns", "nr", "nrt", "nz", "nt", "j", "x", "eng", "m", "l", "i"})
+
+
+@functools.cache
+def _pos_tokenizer() -> Any:
+    import jieba
+    import jieba.posseg
+
+    jlog = logging.getLogger("jieba")
+    level = jlog.level
+    jlog.setLevel(logging.WARNING)
+    try:
+        tok = jieba.posseg.POSTokenizer(jieba.Tokenizer())
+        tok.tokenizer.initialize()
+    finally:
+        jlog.setLevel(level)
+    return tok
+
+
+def _cut(text: str) -> list[tuple[str, str]]:
+    with _lock:
+        return [(w.word, w.flag) for w in _pos_tokenizer().cut(text)]
+
+
+def _acceptable(name: str, suffix: str, rules: _PlaceRules) -> str | None:
+    cut = max((i for i, ch in enumerate(name) if ch in rules.boundary), default=-1)
+    name = name[cut + 1 :]
+    for word in rules.lead:
+        if name.startswith(word) and len(name) - len(word) >= _NAME_MIN:
+            name = name[len(word) :]
+            break
+    if not (_NAME_MIN <= len(name) <= _NAME_MAX) or not _ALL_CJK.fullmatch(name):
+        return None
+    full = name + suffix
+    if any(full.endswith(w) for w in rules.not_place):
+        return None
+    if any(name.endswith(g) or name.startswith(g) for g in rules.generic):
+        return None
+    return full
+
+
+def _places(text: str) -> str | None:
+    """The first place name in *text*: jieba tokens give the name's left edge."""
+    rules = _place_rules()
+    if not rules.suffix.search(text):
+        return None
+    tokens = _cut(text)
+    for i, (word, flag) in enumerate(tokens):
+        m = rules.suffix.search(word)
+        if m is None or m.end() != len(word):
+            continue
+        if len(word) > m.end() - m.start():
+            # one token holds name and suffix (连云区, 狮子山区): jieba knows it as a place
+            if flag == "ns" and word not in rules.not_place:
+                found = _acceptable(word[: m.start()], m.group(), rules)
+                if found:
+                    return found
+            continue
+        # the suffix alone: the name is the one or two name-like tokens before it
+        parts: list[str] = []
+        j = i - 1
+        while j >= 0 and len(parts) < 2 and tokens[j][1] in _NAME_FLAGS:
+            if tokens[j][1] == "m" and parts:
+                break  # a numeral only directly before the suffix (清潭三社区)
+            parts.insert(0, tokens[j][0])
+            j -= 1
+        if parts and tokens[i - 1][1] == "m" and len(parts) == 1:
+            continue  # a bare number before the suffix is no name
+        found = _acceptable("".join(parts), word, rules)
+        if found:
+            return found
+    return None
+
+
+def extract_place(title: str, text: str = "") -> str | None:
+    """The place a document is about, named in its title or first paragraph; else None.
+
+    >>> extract_place("社区创建工作汇报", "全区直管社区综合体制改革后，将原官塘社区、新苑社区合并。")
+    '官塘社区'
+    >>> extract_place("文明社区创建工作总结", "本社区今年创建文明小区两个。") is None
+    True
+    """
+    title = _fold(require_str(title, what="title"))
+    found = _places(title)
+    if found:
+        return found
+    text = require_str(text).lstrip()
+    first = text.split("\n", 1)[0][:_FIRST_PARAGRAPH]
+    return _places(_fold(first))
+
+
+def extract_metadata(title: str, text: str) -> dict[str, Any]:
+    """``{'year': int | None, 'doc_type': str, 'place': str | None}`` for one document.
+
+    >>> extract_metadata("2008年国务院政府工作报告", "各位代表：")
+    {'year': 2008, 'doc_type': '报告', 'place': None}
+    """
+    return {
+        "year": extract_year(title, text),
+        "doc_type": extract_doc_type(title),
+        "place": extract_place(title, text),
+    }
