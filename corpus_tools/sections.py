@@ -296,8 +296,15 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
         nxt[i] = following.get(cands[i].family, -1)
         following[cands[i].family] = i
     by_family: dict[str, list[int]] = {}
+    by_number: dict[tuple[str, int], list[int]] = {}
     for i, c in enumerate(cands):
         by_family.setdefault(c.family, []).append(i)
+        by_number.setdefault((c.family, c.ordinal), []).append(i)
+
+    def comes_later(fam: str, ordinal: int, i: int) -> bool:
+        """Whether a candidate *fam* numbered *ordinal* follows candidate *i*."""
+        idx = by_number.get((fam, ordinal), [])
+        return bool(idx) and idx[-1] > i
 
     def next_ordinal(fam: str, i: int) -> int | None:
         """The ordinal of the first candidate of *fam* after candidate *i*."""
@@ -352,8 +359,8 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
                 and {leaf.cand.family, fam} <= _CARRY_ON
             ):
                 keep = len(path) - 1  # 第三 then 四、: the numbering carries on
-            elif o == 1 or nxt_o == o + 1 or last_o.get(fam) == o - 1:
-                # A new list; it may begin past 1 if the next item follows (## 2、 3、)
+            elif o == 1 or last_o.get(fam) == o - 1 or comes_later(fam, o + 1, i):
+                # A new list; it may begin past 1 if its next item follows (## 2、 ## 3、)
                 # or the numbering runs on from the previous list (paragraphs 4. | 5.).
                 # It closes open items of families this document has put below it
                 # (一、 after the paragraphs 39. 40. of a chapter whose 一、 held 10. 11.).
