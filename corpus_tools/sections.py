@@ -53,6 +53,8 @@ PREAMBLE = "preamble"
 _MAX_WEAK_LINE = 40
 # Items a list may skip between two siblings (1、 2、 4、) before the number is implausible.
 _MAX_GAP = 2
+# Outlines deeper than this are runs of numbers, not headings; it also bounds the work per line.
+_MAX_DEPTH = 12
 # Families whose numbering one may carry on at the same level (壹是 二是 第三 四、 五、).
 _CARRY_ON = frozenset({"enum", "cn"})
 # Strong headings of these families between two weak ones break their chain: 一是 under 一、
@@ -373,6 +375,8 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
                     keep -= 1
             else:
                 continue
+        if keep >= _MAX_DEPTH:
+            continue
         for k in path[keep:]:
             nodes[k].end = c.line_start
         del path[keep:]

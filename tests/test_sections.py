@@ -50,7 +50,7 @@ def check_invariants(text: str, sections: list[Section]) -> None:
         if s.family == PREAMBLE:
             assert (s.section_id, s.level, s.parent_id, s.start) == ("0", 0, None, 0)
             continue
-        assert s.level == s.section_id.count(".") + 1
+        assert s.level == s.section_id.count(".") + 1 <= 12
         assert s.ordinal >= 1
         assert "\n" not in s.title
         if s.parent_id is None:
@@ -191,6 +191,8 @@ def test_long_runs_and_brackets() -> None:
         "1" * 100_000,
         "\n".join(f"{i}、" for i in range(1, 3000)),
         "\n".join("一是" for _ in range(3000)),
+        "一、甲\n（一）乙\n1、丙\n（1）丁\n①戊\n一是己\n二是庚\n" * 500,
+        "五、甲\n一、乙\n六、丙\n" * 500,
     ):
         check_invariants(text, split_sections(text))
 
