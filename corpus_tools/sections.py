@@ -375,7 +375,7 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
                     keep -= 1
             else:
                 continue
-        if keep >= _MAX_DEPTH:
+        if keep is None or keep >= _MAX_DEPTH:
             continue
         for k in path[keep:]:
             nodes[k].end = c.line_start
