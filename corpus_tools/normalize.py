@@ -63,41 +63,58 @@ _CJK_PUNCT = "，。、；：？！（）“”‘’《》〈〉【】「」『
 # ----------------------------------------------------------------------------- 1. spaces
 
 _U_TOKEN_RE = re.compile(r"<[Uu]\+(?:00[Aa]0|3000|200[0-9A-Ba-b]|202[Ff]|[Ff][Ee][Ff][Ff])>")
-# Line breaks other than \n that str.splitlines() would honour.
-_LINEBREAK_RE = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-# Zero-width characters, soft hyphen, and control characters other than \t and \n.
-_DROP_RE = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u00ad\u180e\u200b-\u200d\u2060\ufeff]")
-# Tabs and every other kind of space.
-_SPACE_RE = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+# Characters that are not plain text, and what they become: line breaks other than \n that
+# str.splitlines() would honour become \n; zero-width characters, the soft hyphen and
+# control characters other than \t and \n go; tabs and every other kind of space become a
+# space. (Tested as one class, then replaced character by character with str.replace,
+# which is many times faster than a regex substitution.)
+_ODD_CHARS: dict[str, str] = {
+    **dict.fromkeys("\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", "\n"),
+    **dict.fromkeys(
+        "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x1C), 0x1F, *range(0x7F, 0x85)]))
+        + "".join(map(chr, range(0x86, 0xA0)))
+        + "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff",
+        "",
+    ),
+    **dict.fromkeys(
+        "\t\u00a0\u1680\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B))), " "
+    ),
+}
+_ODD_RE = re.compile("[" + "".join(re.escape(c) for c in _ODD_CHARS) + "]")
 
 
 def _clean_spaces(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "+" in text:
+    if "<U+" in text or "<u+" in text:
         text = _U_TOKEN_RE.sub("", text)
-    text = _LINEBREAK_RE.sub("\n", text)
-    text = _DROP_RE.sub("", text)
-    return _SPACE_RE.sub(" ", text)
+    match = _ODD_RE.search(text)
+    while match is not None:  # once per distinct odd character
+        char = match.group()
+        text = text[: match.start()] + text[match.start() :].replace(char, _ODD_CHARS[char])
+        match = _ODD_RE.search(text, match.start())
+    return text
 
 
-_SPACE_RUN_RE = re.compile(" {2,}")
-_TRAILING_RE = re.compile(" +\n")
-_LEADING_RE = re.compile("\n +")
-_BLANK_LINES_RE = re.compile("\n{3,}")
+_SPACE_RUN_RE = re.compile("  +")
+_BLANK_LINES_RE = re.compile("\n\n\n+")
 
 
 def _tidy_lines(text: str) -> str:
-    text = _SPACE_RUN_RE.sub(" ", text)
-    text = _TRAILING_RE.sub("\n", text)
-    text = _LEADING_RE.sub("\n", text)
-    text = _BLANK_LINES_RE.sub("\n\n", text)
+    if "  " in text:
+        text = _SPACE_RUN_RE.sub(" ", text)
+    if " \n" in text:
+        text = text.replace(" \n", "\n")
+    if "\n " in text:
+        text = text.replace("\n ", "\n")
+    if "\n\n\n" in text:
+        text = _BLANK_LINES_RE.sub("\n\n", text)
     return text.strip(" \n")
 
 
 # ----------------------------------------------------------------------------- 2. widths
 
-_FULLWIDTH_ALNUM_RE = re.compile("[０-９Ａ-Ｚａ-ｚ]+")
+_FULLWIDTH_ALNUM_RE = re.compile("[０-９Ａ-Ｚａ-ｚ][０-９Ａ-Ｚａ-ｚ]*")
 _FULLWIDTH_TABLE = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B)}
 # Signs inside numbers: 9．1, 10：30, 1／2 between digits; ％ after a digit; ＋/－ before one.
 _NUMBER_SIGN_RE = re.compile(
@@ -114,7 +131,19 @@ def _fix_widths(text: str) -> str:
 _URL_RE = re.compile(
     r"(?:https?://|ftp://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+(?<![.,;:!?)'\]])"
 )
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})+")
+_EMAIL_LOCAL_RE = re.compile(r"[A-Za-z0-9._%+\-][A-Za-z0-9._%+\-]*\Z")
+_EMAIL_DOMAIN_RE = re.compile(r"@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})+")
+
+
+def _emails(text: str) -> list[tuple[int, int]]:
+    """Spans of e-mail addresses, found from each @ (a regex starting at every Latin
+    letter would crawl through long Latin or digit runs)."""
+    spans: list[tuple[int, int]] = []
+    for m in _EMAIL_DOMAIN_RE.finditer(text):
+        local = _EMAIL_LOCAL_RE.search(text, max(0, m.start() - 64), m.start())
+        if local is not None:
+            spans.append((local.start(), m.end()))
+    return spans
 
 
 def _mask_urls(text: str) -> tuple[str, str, list[str]]:
@@ -124,15 +153,23 @@ def _mask_urls(text: str) -> tuple[str, str, list[str]]:
     mask = next((chr(c) for c in range(0xE000, 0xF8FF) if chr(c) not in text), "")
     if not mask:  # pragma: no cover - a text holding all 6400 private-use characters
         return text, "", []
-    found: list[str] = []
-
-    def keep(m: re.Match[str]) -> str:
-        found.append(m.group())
-        return mask
-
-    text = _URL_RE.sub(keep, text)
+    spans = [m.span() for m in _URL_RE.finditer(text)]
     if "@" in text:
-        text = _EMAIL_RE.sub(keep, text)
+        spans = sorted(spans + _emails(text))
+    found: list[str] = []
+    parts: list[str] = []
+    pos = 0
+    for start, end in spans:
+        if start < pos:  # an address inside a URL, already set aside
+            continue
+        parts.append(text[pos:start])
+        parts.append(mask)
+        found.append(text[start:end])
+        pos = end
+    if not found:
+        return text, "", []
+    parts.append(text[pos:])
+    text = "".join(parts)
     return text, mask, found
 
 
@@ -192,9 +229,27 @@ def _script_charsets() -> tuple[re.Pattern[str], re.Pattern[str]]:
     simplified -= set(ts_chars) | s2t_outputs
 
     def char_class(chars: set[str]) -> re.Pattern[str]:
-        return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+        # The regex engine tests a class of BMP characters against a bitmap, but falls
+        # back to a linear list once one character lies beyond U+FFFF (x50 slower); keep
+        # the astral characters in a branch of their own, consulted only when needed.
+        bmp = "".join(re.escape(c) for c in sorted(chars) if ord(c) <= 0xFFFF)
+        astral = "".join(re.escape(c) for c in sorted(chars) if ord(c) > 0xFFFF)
+        return re.compile(f"[{bmp}]|[{astral}]" if astral else f"[{bmp}]")
 
     return char_class(traditional), char_class(simplified)
+
+
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+
+
+@functools.cache
+def _bmp_only(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(pattern.pattern.partition("]|[")[0] + "]")
+
+
+def _char_class(pattern: re.Pattern[str], text: str) -> re.Pattern[str]:
+    """*pattern*, or its fast BMP-only part when *text* has no character beyond U+FFFF."""
+    return pattern if _ASTRAL_RE.search(text) else _bmp_only(pattern)
 
 
 @functools.cache
@@ -206,6 +261,7 @@ def _t2s() -> Callable[[str], str]:
 
 def _script_counts(text: str) -> tuple[int, int]:
     traditional, simplified = _script_charsets()
+    traditional, simplified = _char_class(traditional, text), _char_class(simplified, text)
     if not traditional.search(text):
         return 0, 0
     return len(traditional.findall(text)), len(simplified.findall(text))
@@ -241,7 +297,7 @@ def detect_script(text: str) -> Script:
 
 
 def _to_simplified(text: str) -> str:
-    traditional, _ = _script_charsets()
+    traditional = _char_class(_script_charsets()[0], text)
     match = traditional.search(text)
     if match is None:
         return text
@@ -321,19 +377,24 @@ _MD_RULE_RE = re.compile(r"\n[ ]*(?:[-=][ ]*){3,}(?=\n)")
 _MD_BOLD_RE = re.compile(r"\*\*(?=[^\s*])([^*\n]{1,200}?)(?<=[^\s*])\*\*")
 
 
+_MD_HINT_RE = re.compile(r"[#\-+>•*=][ \-=]")
+
+
 def _strip_markdown(text: str) -> str:
     if "\\" in text:
         text = _MD_ESCAPE_RE.sub(r"\1", text)
     if "**" in text:
         text = _MD_BOLD_RE.sub(r"\1", text)
+    if not _MD_HINT_RE.search(text):
+        return text
     text = _MD_RULE_RE.sub("\n", "\n" + text + "\n")
     return _MD_LINE_RE.sub("\n", text)[1:-1]
 
 
 # ----------------------------------------------------------------------------- 7. placeholders
 
-_BOX_RUN_RE = re.compile(PLACEHOLDER + "{2,}")
-_BOX_RUNS_RE = re.compile(PLACEHOLDER + "+")
+_BOX_RUN_RE = re.compile(PLACEHOLDER * 2 + "+")
+_BOX_RUNS_RE = re.compile(PLACEHOLDER * 2 + "*")
 
 
 @functools.cache
@@ -370,9 +431,11 @@ def _blank_placeholders(text: str) -> str:
     # A new □ can make a neighbour a placeholder (x□, _□): repeat until nothing changes.
     # Each round turns at least one placeholder character into □, so this ends.
     while True:
-        new = _BOX_RUN_RE.sub(PLACEHOLDER, pattern.sub(PLACEHOLDER, text))
-        if new == text:
-            return text
+        new, n = pattern.subn(PLACEHOLDER, text)
+        if PLACEHOLDER * 2 in new:
+            new = _BOX_RUN_RE.sub(PLACEHOLDER, new)
+        if n == 0 or new == text:
+            return new
         text = new
 
 
@@ -391,12 +454,14 @@ def count_placeholders(text: str) -> int:
 # ----------------------------------------------------------------------------- 8-9. punctuation
 
 _LOST_QUOTES_RE = re.compile(
-    f"\\?(?<=[{_HAN}]\\?)([{_HAN_BOX}0-9A-Za-z，,、·]{{1,24}})\\?(?=[{_HAN}])"
+    f"\\?(?<=[{_HAN}]\\?)([{_HAN_BOX}0-9A-Za-z，,、·]{{1,24}})\\?(?![A-Za-z0-9?])"
 )
 _CHINESE_AT = re.compile(f"[{_HAN_BOX}{_CJK_PUNCT}]")
+_CHINESE_OR_DIGIT_AT = re.compile(f"[{_HAN_BOX}{_CJK_PUNCT}0-9\n]")
 _HAN_AT = re.compile(f"[{_HAN_BOX}]")
+_PAREN_EDGE_AT = re.compile(f"[{_CJK_PUNCT}\n,:;!?]")
 _PAREN_RE = re.compile(r"\(([^()\n]{0,80})\)")
-_PUNCT_RUN_RE = re.compile(r"[,:;!?]+")
+_PUNCT_RUN_RE = re.compile(r"[,:;!?][,:;!?]*")
 _PUNCT_TABLE = str.maketrans(",:;!?()", "，：；！？（）")
 
 
@@ -407,20 +472,28 @@ def _restore_quotes(text: str) -> str:
 
 
 def _paren(m: re.Match[str]) -> str:
+    # Full-width when the content starts or ends with a Chinese character, or when the
+    # pair stands in Chinese text: Chinese (or a line edge, or punctuation) on both
+    # sides and a Chinese character on at least one: 党(业)委, (2)进一步, 第(3)条.
     text, inner = m.string, m.group(1)
     start, end = m.span()
     if inner and (_HAN_AT.match(inner) or _HAN_AT.match(inner, len(inner) - 1)):
         return f"（{inner}）"
-    if start and end < len(text) and _HAN_AT.match(text, start - 1) and _HAN_AT.match(text, end):
+    left_han = start > 0 and _HAN_AT.match(text, start - 1) is not None
+    right_han = end < len(text) and _HAN_AT.match(text, end) is not None
+    left_ok = left_han or start == 0 or _PAREN_EDGE_AT.match(text, start - 1) is not None
+    right_ok = right_han or end == len(text) or _PAREN_EDGE_AT.match(text, end) is not None
+    if left_ok and right_ok and (left_han or right_han):
         return f"（{inner}）"
     return m.group()
 
 
 def _punct_run(m: re.Match[str]) -> str:
+    # Chinese on the left; Chinese, a digit or the end of the line on the right.
     text = m.string
     start, end = m.span()
-    if start and end < len(text) and _CHINESE_AT.match(text, start - 1):
-        if _CHINESE_AT.match(text, end):
+    if start and _CHINESE_AT.match(text, start - 1):
+        if end == len(text) or _CHINESE_OR_DIGIT_AT.match(text, end):
             run = m.group()
             if ",," in run:
                 run = re.sub(",{2,}", ",", run)
