@@ -5,7 +5,7 @@ A template site puts several summaries on one page, each under a numbered title 
 label that opens its first paragraph (``社区创建工作汇报1:全区直管社区…``). The markers are
 rules in ``resources/articles.tsv``. A sequence of markers counts only when its numbers run
 1, 2, 3, … in page order (a lone ``总结1`` in a sentence is no marker); a lone marker
-numbered 1 counts only near the top of the page. What stands above the first marker (the
+numbered 1 counts only near the top of the page, and never in the weak ``…总结1`` form. What stands above the first marker (the
 page's own title repeated, an intro) is the page preamble, see :func:`page_preamble`.
 
 A page without markers is one article: number 1, its title the page's first line when that
@@ -173,24 +173,31 @@ def _markers(text: str) -> list[_Marker]:
 
 
 def _chain(markers: list[_Marker]) -> list[_Marker]:
-    """The longest plausible numbered sequence 1, 2, 3, … among the markers of one rule."""
+    """The longest plausible numbered sequence 1, 2, 3, … among the markers of one rule.
+
+    One pass per rule: a marker numbered one more than the open sequence's last extends it
+    (with the same title where the rule asks for it), a marker numbered 1 opens a new one.
+    Ties go to the earlier sequence.
+    """
     best: list[_Marker] = []
     by_rule: dict[str, list[_Marker]] = {}
     for mk in markers:
         by_rule.setdefault(mk.rule, []).append(mk)
     for group in by_rule.values():
-        starts = [i for i, mk in enumerate(group) if mk.number == 1]
-        for s in starts:
-            chain = [group[s]]
-            for mk in group[s + 1 :]:
-                if mk.number == chain[-1].number + 1 and (
-                    not mk.same_title or mk.title == chain[0].title
-                ):
-                    chain.append(mk)
-            if len(chain) > len(best) or (
-                len(chain) == len(best) and chain and chain[0].line_start < best[0].line_start
+        chain: list[_Marker] = []
+        for mk in group:
+            if chain and mk.number == chain[-1].number + 1 and (
+                not mk.same_title or mk.title == chain[0].title
             ):
-                best = chain
+                chain.append(mk)
+            elif mk.number == 1:
+                chain = [mk]
+            else:
+                continue
+            if len(chain) > len(best) or (
+                len(chain) == len(best) and chain[0].line_start < best[0].line_start
+            ):
+                best = list(chain)
     return best
 
 
@@ -252,6 +259,7 @@ def split_articles(text: str) -> list[Article]:
             len(lines) > _LONE_MAX_LINES
             or len(head.strip()) > _LONE_MAX_CHARS
             or len(chain[0].title) < _LONE_MIN_TITLE
+            or (chain[0].kind == "title" and chain[0].same_title)  # a lone 总结1 is too weak
         ):
             chain = []
     articles: list[Article] = []

@@ -52,7 +52,7 @@ _BODY_MIN_CHARS = 50
 _SENTENCE_END = re.compile(r"[。！？；!?;]")
 # A title listed under a "related" header: short, no sentence punctuation.
 _LIST_TITLE_MAX = 60
-# The lead-in paragraph goes whole when it is at most this many lines.
+# A lead-in paragraph wrapped over lines is followed at most this many lines each way.
 _LEAD_IN_MAX_LINES = 4
 # Rules without a trigger see only lines up to this many characters.
 _SHORT_LINE = 160
@@ -165,6 +165,14 @@ def _is_body(line: str) -> bool:
     return len(s) >= _BODY_MIN_CHARS or _SENTENCE_END.search(s) is not None
 
 
+_MID_SENTENCE = re.compile(r"[，、：；,:;（(“‘《]$")
+
+
+def _continues(raw_line: str) -> bool:
+    """The line stops mid-sentence, so its paragraph goes on in the next line."""
+    return _MID_SENTENCE.search(fold_text(raw_line).rstrip()) is not None
+
+
 def _blank(raw_line: str) -> bool:
     return not raw_line or raw_line.isspace() or not fold_text(raw_line).strip()
 
@@ -224,13 +232,17 @@ def strip_boilerplate(text: str) -> Stripped:
             if idx <= first_body:
                 removed[idx] = rid
         elif kind == "lead_in":
+            # a paragraph wrapped over several lines: a line ending mid-sentence (，、：)
+            # continues on the next one
             lo = idx
-            while lo > 0 and not _blank(raw_lines[lo - 1]):
+            while lo > 0 and idx - lo < _LEAD_IN_MAX_LINES and _continues(raw_lines[lo - 1]):
                 lo -= 1
             hi = idx
-            while hi + 1 < n and not _blank(raw_lines[hi + 1]):
+            while hi + 1 < n and hi - idx < _LEAD_IN_MAX_LINES and _continues(raw_lines[hi]):
+                if _blank(raw_lines[hi + 1]):
+                    break
                 hi += 1
-            span = range(lo, hi + 1) if hi - lo < _LEAD_IN_MAX_LINES else range(idx, idx + 1)
+            span = range(lo, hi + 1)
             for j in span:
                 if not protected(j):
                     removed.setdefault(j, rid)
