@@ -388,7 +388,7 @@ def _read(
         if not (bad and text.endswith(bad, max(0, pre.start() - 2), pre.start())):
             quals.append(rules.qualifier_of[word])
             start = pre.start()
-    elif num[0] in _BARE_MAGNITUDES and start - 1 >= last_end:
+    elif num[0] in MAGNITUDES and start - 1 >= last_end:
         for w in rules.before_magnitude:
             if text.endswith(w, 0, start):
                 quals.append(rules.qualifier_of[w])
