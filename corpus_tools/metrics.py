@@ -49,7 +49,6 @@ _POSITIONS = frozenset({"before", "inner", "after", "before_magnitude"})
 _SENTENCE_END = "。！？；\n"
 _SENTENCE_WINDOW = 300
 _CLAUSE_WINDOW = 40
-_MAX_DIRECTION_GAP = 4
 _LIST_JOINERS = frozenset({"", "、", "和", "与", "及", "，"})
 _MASK = "□"
 
@@ -80,6 +79,7 @@ class MetricRules:
     before_magnitude: tuple[str, ...]
     directions: re.Pattern[str]
     direction_of: dict[str, str]
+    direction_gap: re.Pattern[str]
     bases: re.Pattern[str]
     prefixes: tuple[str, ...]
     thresholds: tuple[str, ...]
@@ -160,10 +160,14 @@ def metric_rules() -> MetricRules:
             not_after[word] = tuple(row.get("not_after").split())
 
     direction_of: dict[str, str] = {}
+    links: list[str] = []
     for row in load_tsv("directions.tsv", required=("id", "word", "direction")):
-        if row["direction"] not in ("up", "down", "none"):
-            raise ResourceError(f"{row.where()}: direction must be up, down or none")
-        direction_of[row["word"]] = row["direction"]
+        if row["direction"] == "link":
+            links.append(row["word"])
+        elif row["direction"] in ("up", "down", "none"):
+            direction_of[row["word"]] = row["direction"]
+        else:
+            raise ResourceError(f"{row.where()}: direction must be up, down, none or link")
 
     basis_parts = []
     for row in load_tsv("bases.tsv", required=("id", "kind", "pattern")):
@@ -208,6 +212,7 @@ def metric_rules() -> MetricRules:
         before_magnitude=tuple(by_position["before_magnitude"]),
         directions=re.compile(_alternation(direction_of)),
         direction_of=direction_of,
+        direction_gap=re.compile(f"(?:{_alternation(links)})*" if links else ""),
         bases=re.compile("|".join(p for _, p in basis_parts)),
         prefixes=tuple(prefixes),
         thresholds=tuple(thresholds),
@@ -451,16 +456,16 @@ def _direction(
     direction = rules.direction_of[last.group()]
     if direction == "none":
         return None, None
-    gap = text[last.end() : start]
     prev = out[-1] if out else None
     if prev is not None and prev.end > last.end():
         # Another metric stands between the word and this one: inherit along a list only.
         if prev.direction == direction and text[prev.end : start] in _LIST_JOINERS:
             return prev.direction, prev.basis
         return None, None
-    if len(last.group()) == 1 and gap not in ("", "了"):
-        return None, None
-    if len(gap) > _MAX_DIRECTION_GAP or any(c.isdigit() or c in _CN_CHARS for c in gap):
+    if len(last.group()) == 1:
+        if last.end() != start and text[last.end() : start] != "了":
+            return None, None
+    elif rules.direction_gap.fullmatch(text, last.end(), start) is None:
         return None, None
     basis = rules.bases.search(text, cs, last.start())
     return direction, basis.group() if basis else None
