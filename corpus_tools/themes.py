@@ -71,7 +71,8 @@ log = logging.getLogger(__name__)
 
 NAMED_THEME_COLUMNS: tuple[str, ...] = ("doc_id", "section_id", "theme", "score", "hits")
 FREQUENCY_COLUMNS: tuple[str, ...] = (
-    "theme", "n_sections", "n_docs", "docs_in_group", "share"
+    "theme", "n_sections", "n_docs", "docs_in_group", "share", "sections_in_group",
+    "section_share",
 )
 _METHODS = ("nmf", "kmeans")
 _COHERENCE_TOP = 10
@@ -559,8 +560,10 @@ def score_lexicon(sections_df: pd.DataFrame,
 def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = None,
                     by: str = "doc_type", *, theme_col: str | None = None,
                     labels: Mapping[Any, str] | pd.DataFrame | None = None,
+                    sections: pd.DataFrame | None = None,
                     exclude_duplicates: bool = True) -> pd.DataFrame:
-    """Tidy theme counts per group: ``<by>, theme, n_sections, n_docs, docs_in_group, share``.
+    """Tidy theme counts per group: ``<by>, theme, n_sections, n_docs, docs_in_group, share,
+    sections_in_group, section_share``.
 
     *assignments* is :meth:`ThemeModel.assign` output (``theme_id``) or
     :func:`score_lexicon` output (``theme``); *theme_col* overrides the guess. *by* is a
@@ -570,6 +573,11 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
     *documents* it counts the documents seen in *assignments*. ``share = n_docs /
     docs_in_group``. Every group × theme pair is present (zeros included). *labels* maps
     theme ids to labels (a dict, or a :meth:`ThemeModel.themes_table` frame).
+
+    ``section_share = n_sections / sections_in_group`` suits groups of one long document
+    (a national report per year): ``sections_in_group`` counts the rows of *sections*
+    (``doc_id, section_id``) in the group when given, else the distinct sections of the
+    group that appear in *assignments* (sections with any theme).
 
     >>> import pandas as pd
     >>> docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "year": [2020, 2020, 2021]})
@@ -605,9 +613,9 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
         if by not in a.columns:
             raise SchemaError(f"group column {by!r} is not in assignments: pass documents=")
         docs = a[list(dict.fromkeys(("doc_id", by)))].drop_duplicates("doc_id")
-    group_key = docs[by].astype(object).where(docs[by].notna(), "(未知)")
+    group_key = _group_keys(docs[by])
     in_group = group_key.value_counts(sort=False)
-    a_key = a[by].astype(object).where(a[by].notna(), "(未知)")
+    a_key = _group_keys(a[by])
     a = a.assign(_g=a_key)
     n_sections = a.groupby(["_g", "theme"], sort=False).size()
     n_docs = a.groupby(["_g", "theme"], sort=False)["doc_id"].nunique()
@@ -620,8 +628,34 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
     }).reset_index()
     out["docs_in_group"] = out["_g"].map(in_group).astype("int64")
     out["share"] = (out["n_docs"] / out["docs_in_group"]).round(6)
+    if sections is not None:
+        _require_columns(sections, ("doc_id", "section_id"), "sections")
+        s = sections[sections["doc_id"].isin(set(docs["doc_id"]))][["doc_id", "section_id"]]
+    else:
+        s = a[[c for c in ("doc_id", "section_id") if c in a.columns]]
+    s = s.drop_duplicates().merge(docs, on="doc_id", how="left") if by != "doc_id" else (
+        s.drop_duplicates().assign(**{by: lambda d: d["doc_id"]}))
+    s_key = _group_keys(s[by])
+    per_group = s_key.value_counts(sort=False)
+    out["sections_in_group"] = out["_g"].map(per_group).fillna(0).astype("int64")
+    out["section_share"] = (out["n_sections"] / out["sections_in_group"].where(
+        out["sections_in_group"] > 0)).fillna(0.0).round(6)
     out = out.rename(columns={"_g": by})
     return out[[by, *FREQUENCY_COLUMNS]].reset_index(drop=True)
+
+
+def _group_keys(values: pd.Series) -> pd.Series:
+    """Group labels: missing → ``(未知)``; whole floats (years read as float) → int."""
+    def clean(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+            return "(未知)"
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return int(v)
+        if isinstance(v, np.integer):
+            return int(v)
+        return v
+
+    return values.astype(object).map(clean)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

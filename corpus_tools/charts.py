@@ -1,0 +1,363 @@
+"""Charts of theme frequencies and metrics, with Chinese labels that render anywhere.
+
+Every chart function takes ``ax=None`` (a new :class:`matplotlib.figure.Figure` is made when
+none is given, without pyplot), draws, and returns the :class:`~matplotlib.axes.Axes`; none
+calls ``show()``. Chinese text uses Noto Sans CJK SC from the ``mplfonts`` package, so no
+system CJK font is needed. The font file is registered with matplotlib's font manager on
+first use, and selected per chart inside :func:`matplotlib.rc_context` plus explicit font
+properties on tick labels, legends and colour bars: the user's global ``rcParams`` are never
+changed.
+
+The frequency charts take the tidy output of :func:`corpus_tools.themes.theme_frequency`
+(columns ``<group>, theme, n_sections, n_docs, docs_in_group, share``).
+
+>>> import pandas as pd
+>>> freq = pd.DataFrame({"doc_type": ["社区总结"] * 2, "theme": ["志愿服务", "环境卫生"],
+...                      "n_sections": [3, 1], "n_docs": [2, 1], "docs_in_group": [2, 2],
+...                      "share": [1.0, 0.5]})
+>>> ax = theme_frequency_bar(freq)
+>>> [t.get_text() for t in ax.get_yticklabels()]
+['环境卫生', '志愿服务']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import SchemaError
+
+__all__ = [
+    "cjk_font",
+    "theme_frequency_bar",
+    "theme_heatmap",
+    "theme_share_over_years",
+    "metrics_by_category",
+    "draw_charts",
+]
+
+log = logging.getLogger(__name__)
+
+_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+_GROUP_LABELS = {"year": "年份", "doc_type": "文档类型", "place": "地区", "doc_id": "文档",
+                 "source": "来源"}
+_VALUE_LABELS = {
+    "share": "含该主题的文档占比",
+    "n_docs": "含该主题的文档数",
+    "n_sections": "含该主题的段落（章节）数",
+    "section_share": "该主题章节占比",
+}
+
+
+@functools.cache
+def cjk_font() -> Any:
+    """FontProperties of the bundled CJK font (registered with matplotlib on first call)."""
+    from matplotlib import font_manager
+
+    import mplfonts
+
+    path = Path(mplfonts.__file__).parent / "fonts" / _FONT_FILE
+    if not path.exists():  # pragma: no cover - depends on the mplfonts wheel
+        raise SchemaError(f"CJK font {path} not found: reinstall mplfonts (pip install mplfonts)")
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path))
+
+
+@contextlib.contextmanager
+def _cjk_context() -> Iterator[Any]:
+    import matplotlib
+
+    prop = cjk_font()
+    family = prop.get_name()
+    with matplotlib.rc_context({
+        "font.family": "sans-serif",
+        "font.sans-serif": [family, "DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "svg.fonttype": "path",
+    }):
+        yield prop
+
+
+def _new_ax(ax: Any, size: tuple[float, float]) -> Any:
+    if ax is not None:
+        return ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    return fig.add_subplot()
+
+
+def _fonts(ax: Any, prop: Any) -> None:
+    """Pin the CJK font on the texts matplotlib creates lazily (tick labels, legend)."""
+    for label in (*ax.get_xticklabels(), *ax.get_yticklabels()):
+        label.set_fontproperties(prop)
+    for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+        text.set_fontproperties(prop)
+    legend = ax.get_legend()
+    if legend is not None:
+        for text in legend.get_texts():
+            text.set_fontproperties(prop)
+        legend.get_title().set_fontproperties(prop)
+
+
+def _group_col(freq: pd.DataFrame) -> str:
+    known = {"theme", "n_sections", "n_docs", "docs_in_group", "share", "section_share",
+             "sections_in_group"}
+    cols = [c for c in freq.columns if c not in known]
+    if not cols:
+        raise SchemaError("frequency table has no group column: pass theme_frequency() output")
+    return cols[0]
+
+
+def _require(freq: Any, cols: Sequence[str]) -> None:
+    if not isinstance(freq, pd.DataFrame):
+        raise SchemaError(f"expected a DataFrame, got {type(freq).__name__}")
+    missing = [c for c in cols if c not in freq.columns]
+    if missing:
+        raise SchemaError(f"table lacks column(s) {missing}; it has {list(freq.columns)}")
+
+
+def _overall(freq: pd.DataFrame, value: str) -> pd.Series:
+    """One value per theme over all groups (shares pooled: Σ n_docs / Σ docs_in_group)."""
+    g = freq.groupby("theme", sort=False)
+    if value == "share":
+        return g["n_docs"].sum() / g["docs_in_group"].sum().replace(0, np.nan)
+    if value == "section_share" and "sections_in_group" in freq.columns:
+        return g["n_sections"].sum() / g["sections_in_group"].sum().replace(0, np.nan)
+    return g[value].sum()
+
+
+def _short(label: Any, width: int = 18) -> str:
+    text = str(label)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def theme_frequency_bar(freq: pd.DataFrame, ax: Any = None, *, value: str = "share",
+                        top: int | None = 20, title: str | None = None,
+                        color: str = "#3b6ea5") -> Any:
+    """Horizontal bars, one per theme, largest on top.
+
+    *value* is ``share`` (documents with the theme / documents, pooled over groups),
+    ``n_docs`` or ``n_sections``.
+    """
+    _require(freq, ("theme", "n_docs", "docs_in_group", "n_sections"))
+    values = _overall(freq, value).fillna(0).sort_values(ascending=True, kind="stable")
+    if top:
+        values = values.iloc[-top:]
+    with _cjk_context() as prop:
+        ax = _new_ax(ax, (7.5, max(2.5, 0.38 * len(values) + 1.2)))
+        pos = np.arange(len(values))
+        ax.barh(pos, values.to_numpy(dtype=float), color=color)
+        ax.set_yticks(pos, [_short(t) for t in values.index])
+        ax.set_xlabel(_VALUE_LABELS.get(value, value))
+        if value in ("share", "section_share"):
+            ax.set_xlim(0, max(1.0, float(values.max()) if len(values) else 1.0))
+            ax.xaxis.set_major_formatter(_percent())
+        ax.set_title(title or "主题出现频率", fontproperties=prop)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_axisbelow(True)
+        _fonts(ax, prop)
+    return ax
+
+
+def _percent() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1.0, decimals=0)
+
+
+def theme_heatmap(freq: pd.DataFrame, ax: Any = None, *, by: str | None = None,
+                  value: str = "share", title: str | None = None, cmap: str = "Blues",
+                  annotate: bool | None = None) -> Any:
+    """Theme × group heat map of *value* (``share`` by default), with a colour bar."""
+    _require(freq, ("theme", value))
+    by = by or _group_col(freq)
+    table = freq.pivot_table(index="theme", columns=by, values=value, aggfunc="sum",
+                             sort=False, fill_value=0)
+    order = table.mean(axis=1).sort_values(ascending=False, kind="stable").index
+    table = table.loc[order]
+    data = table.to_numpy(dtype=float)
+    n_rows, n_cols = data.shape
+    if annotate is None:
+        annotate = n_rows * n_cols <= 300
+    with _cjk_context() as prop:
+        ax = _new_ax(ax, (min(16.0, max(5.0, 0.32 * n_cols + 3.5)),
+                          min(14.0, max(3.0, 0.36 * n_rows + 1.5))))
+        is_share = value in ("share", "section_share")
+        peak = float(data.max()) if data.size else 0.0
+        vmax = 1.0 if value == "share" else (min(1.0, peak) if is_share else peak) or 1.0
+        image = ax.imshow(data, aspect="auto", cmap=cmap, vmin=0, vmax=vmax,
+                          interpolation="nearest")
+        ax.set_yticks(np.arange(n_rows), [_short(t) for t in table.index])
+        ax.set_xticks(np.arange(n_cols), [_short(c, 12) for c in table.columns],
+                      rotation=90 if n_cols > 12 else 45 if n_cols > 5 else 0,
+                      ha="center" if n_cols > 12 or n_cols <= 5 else "right")
+        ax.set_xlabel(_GROUP_LABELS.get(str(by), str(by)))
+        if annotate:
+            for i in range(n_rows):
+                for j in range(n_cols):
+                    v = data[i, j]
+                    text = f"{v:.0%}" if is_share else f"{v:g}"
+                    ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                            color="white" if v > 0.6 * vmax else "#222222",
+                            fontproperties=prop)
+        bar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
+        bar.set_label(_VALUE_LABELS.get(value, value), fontproperties=prop)
+        for label in bar.ax.get_yticklabels():
+            label.set_fontproperties(prop)
+        ax.set_title(title or f"主题 × {_GROUP_LABELS.get(str(by), by)}", fontproperties=prop)
+        _fonts(ax, prop)
+    return ax
+
+
+def theme_share_over_years(freq: pd.DataFrame, ax: Any = None, *, by: str = "year",
+                           value: str = "share", themes: Sequence[str] | None = None,
+                           top: int = 6, title: str | None = None) -> Any:
+    """One line per theme: *value* per year. Default themes: the *top* by mean value."""
+    _require(freq, ("theme", by, value))
+    data = freq[freq[by].notna()]
+    data = data[pd.to_numeric(data[by], errors="coerce").notna()]
+    table = data.pivot_table(index=by, columns="theme", values=value, aggfunc="sum",
+                             sort=True, fill_value=0)
+    table.index = pd.to_numeric(table.index)
+    table = table.sort_index()
+    if themes is None:
+        themes = list(table.mean().sort_values(ascending=False, kind="stable").index[:top])
+    themes = [t for t in themes if t in table.columns]
+    with _cjk_context() as prop:
+        ax = _new_ax(ax, (9.0, 4.8))
+        for theme in themes:
+            ax.plot(table.index, table[theme].to_numpy(dtype=float), marker="o",
+                    markersize=3, linewidth=1.4, label=_short(theme))
+        ax.set_xlabel(_GROUP_LABELS.get(str(by), str(by)))
+        ax.set_ylabel(_VALUE_LABELS.get(value, value))
+        if value in ("share", "section_share"):
+            ax.set_ylim(0, 1.05)
+            ax.yaxis.set_major_formatter(_percent())
+        if len(table.index):
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True))
+        ax.grid(alpha=0.3)
+        if themes:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, prop=prop)
+        ax.set_title(title or "主题随年份的变化", fontproperties=prop)
+        _fonts(ax, prop)
+    return ax
+
+
+def metrics_by_category(metrics_df: pd.DataFrame, ax: Any = None, *, top: int | None = 15,
+                        title: str | None = None, color: str = "#c0504d") -> Any:
+    """Horizontal bars: number of metrics per ``category`` (and documents reporting it)."""
+    _require(metrics_df, ("category",))
+    cat = metrics_df["category"].fillna("").astype(str).replace("", "(未分类)")
+    counts = cat.value_counts().sort_values(ascending=True, kind="stable")
+    if top:
+        counts = counts.iloc[-top:]
+    with _cjk_context() as prop:
+        ax = _new_ax(ax, (7.5, max(2.5, 0.38 * len(counts) + 1.2)))
+        pos = np.arange(len(counts))
+        ax.barh(pos, counts.to_numpy(dtype=float), color=color)
+        ax.set_yticks(pos, [_short(c) for c in counts.index])
+        if "doc_id" in metrics_df.columns:
+            docs = metrics_df.assign(_c=cat).groupby("_c")["doc_id"].nunique()
+            for y, name in enumerate(counts.index):
+                ax.text(counts[name], y, f" {int(docs.get(name, 0))} 篇", va="center",
+                        fontsize=8, fontproperties=prop)
+        ax.set_xlabel("指标数（条）")
+        ax.set_title(title or "各类指标数量", fontproperties=prop)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_axisbelow(True)
+        _fonts(ax, prop)
+    return ax
+
+
+# -- writing the charts of a run -------------------------------------------------------------
+
+
+def _read(out: Path, name: str, columns: Sequence[str]) -> pd.DataFrame | None:
+    import pyarrow.dataset as ds
+
+    for path in (out / f"{name}.parquet", out / name):
+        if path.exists():
+            names = set(ds.dataset(path, format="parquet").schema.names)
+            return pd.read_parquet(path, columns=[c for c in columns if c in names])
+    return None
+
+
+def _save(ax: Any, directory: Path, stem: str) -> list[Path]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.figure
+    FigureCanvasAgg(fig)
+    written = []
+    for ext in ("png", "svg"):
+        path = directory / f"{stem}.{ext}"
+        tmp = directory / f".{stem}.{ext}.tmp-{os.getpid()}"
+        try:
+            fig.savefig(tmp, format=ext, dpi=150)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        written.append(path)
+    fig.clf()
+    return written
+
+
+def draw_charts(out_dir: str | Path) -> list[Path]:
+    """Draw the charts of the tables in *out_dir* into ``out_dir/charts/`` (PNG and SVG).
+
+    Charts (each only when its tables are there): named-theme frequency, discovered-theme
+    frequency, named theme × document type, named-theme share by year (heat map and lines),
+    metrics by category. Returns the paths written.
+    """
+    from .themes import theme_frequency
+
+    out = Path(out_dir)
+    charts = out / "charts"
+    charts.mkdir(parents=True, exist_ok=True)
+    documents = _read(out, "documents", ("doc_id", "year", "doc_type", "duplicate_of"))
+    named = _read(out, "named_themes", ("doc_id", "section_id", "theme"))
+    assigned = _read(out, "section_themes", ("doc_id", "section_id", "theme_id"))
+    themes = _read(out, "themes", ("theme_id", "label"))
+    metrics = _read(out, "metrics", ("doc_id", "category"))
+    sections = _read(out, "sections", ("doc_id", "section_id"))
+    written: list[Path] = []
+    if documents is None:
+        raise SchemaError(f"{out}/documents.parquet not found: run `corpus-tools run` first")
+    n_docs = documents["doc_id"].nunique()
+    if named is not None and len(named):
+        freq = theme_frequency(named, documents, by="doc_id")
+        written += _save(theme_frequency_bar(freq, title=f"命名主题出现频率（{n_docs} 篇文档）"),
+                         charts, "named_theme_frequency")
+        if "doc_type" in documents and documents["doc_type"].nunique() > 1:
+            by_type = theme_frequency(named, documents, by="doc_type")
+            written += _save(theme_heatmap(by_type, title="命名主题 × 文档类型（文档占比）"),
+                             charts, "named_theme_by_doc_type")
+        years = documents["year"].dropna() if "year" in documents else pd.Series([])
+        if years.nunique() > 1:
+            by_year = theme_frequency(named, documents, by="year", sections=sections)
+            written += _save(theme_heatmap(by_year, value="section_share",
+                                           title="命名主题 × 年份（该主题章节占比）"),
+                             charts, "named_theme_by_year")
+            written += _save(
+                theme_share_over_years(by_year, value="section_share",
+                                       title="命名主题随年份的变化（该主题章节占比）"),
+                charts, "named_theme_over_years")
+    if assigned is not None and len(assigned) and themes is not None and len(themes):
+        freq = theme_frequency(assigned, documents, by="doc_id", labels=themes)
+        written += _save(theme_frequency_bar(freq, title="发现主题出现频率（文档占比）"),
+                         charts, "theme_frequency")
+    if metrics is not None and len(metrics):
+        written += _save(metrics_by_category(metrics), charts, "metrics_by_category")
+    log.info("charts: wrote %d files to %s", len(written), charts)
+    return written
