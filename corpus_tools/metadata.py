@@ -185,9 +185,10 @@ def _cut(text: str) -> list[tuple[str, str]]:
         return [(w.word, w.flag) for w in _pos_tokenizer().cut(text)]
 
 
-def _acceptable(name: str, suffix: str, rules: _PlaceRules) -> str | None:
-    cut = max((i for i, ch in enumerate(name) if ch in rules.boundary), default=-1)
-    name = name[cut + 1 :]
+def _acceptable(name: str, suffix: str, rules: _PlaceRules, *, cut: bool = True) -> str | None:
+    if cut:  # a boundary character inside a guessed name ends the text before it
+        at = max((i for i, ch in enumerate(name) if ch in rules.boundary), default=-1)
+        name = name[at + 1 :]
     for word in rules.lead:
         if name.startswith(word) and len(name) - len(word) >= _NAME_MIN:
             name = name[len(word) :]
@@ -222,14 +223,21 @@ def _places(text: str) -> str | None:
         # the suffix alone: the name is the one or two name-like tokens before it
         parts: list[str] = []
         j = i - 1
-        while j >= 0 and len(parts) < 2 and tokens[j][1] in _NAME_FLAGS:
+        while (
+            j >= 0
+            and len(parts) < 2
+            and tokens[j][1] in _NAME_FLAGS
+            and _ALL_CJK.fullmatch(tokens[j][0])
+        ):
             if tokens[j][1] == "m" and parts:
                 break  # a numeral only directly before the suffix (清潭三社区)
             parts.insert(0, tokens[j][0])
             j -= 1
         if parts and tokens[i - 1][1] == "m" and len(parts) == 1:
             continue  # a bare number before the suffix is no name
-        found = _acceptable("".join(parts), word, rules)
+        if len(parts) == 2 and any(ch in rules.boundary for ch in parts[0]):
+            parts = parts[1:]  # 将原 + 官塘 → 官塘
+        found = _acceptable("".join(parts), word, rules, cut=len(parts) > 1)
         if found:
             return found
     return None
