@@ -54,6 +54,7 @@ _MASK = "□"
 
 _CN_CHARS = "".join(DIGIT_VALUES) + "".join(MAGNITUDES)
 _BARE_MAGNITUDES = frozenset("百千万亿佰仟萬億")
+_MAGNITUDE_SET = frozenset(MAGNITUDES)
 _DIGIT = "0-9０-９"
 
 
@@ -372,7 +373,7 @@ def _read(
                     value_max *= mult
             if not is_cn and num[0] == "0" and len(num) > 1 and num[1].isdigit():
                 return None  # 0571...: a code or phone number, not a count
-            if not is_cn and sum(c.isdigit() for c in num) >= 12 and "," not in num:
+            if not is_cn and len(num) >= 12 and num.isdigit():
                 return None  # ids and phone numbers
             if is_cn and not _cn_count_ok(num, value):
                 return None
@@ -416,7 +417,7 @@ def _read(
 
 def _cn_count_ok(num: str, value: float) -> bool:
     """A Chinese-numeral count is 2 or more, or carries 十/百/千/万/亿 (METRICS.md)."""
-    if any(c in MAGNITUDES for c in num):
+    if not _MAGNITUDE_SET.isdisjoint(num):
         return True
     if len(num) > 1:
         return False  # 一九五七, 三三: digit strings are years or codes, not counts

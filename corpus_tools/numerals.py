@@ -69,6 +69,16 @@ def parse_number(s: str) -> float | None:
     """
     if not s:
         return None
+    head = s.rstrip("十百千万亿")
+    if head and head.isascii() and head[0] != "." and head[-1] != ".":
+        try:
+            v = float(head)  # the common case: 2196, 0.8, 928亿, 5.2万亿
+        except ValueError:
+            pass
+        else:
+            for c in s[len(head) :]:
+                v *= MAGNITUDES[c]
+            return v
     s = s.translate(_FULLWIDTH)
     if "点" in s:
         whole, _, frac = s.partition("点")
