@@ -457,6 +457,9 @@ def load_lexicon(lexicon: str | Path | Mapping[str, Any] | None = None
         data, label = load_yaml("themes.yaml"), "corpus_tools/resources/themes.yaml"
     elif isinstance(lexicon, Mapping):
         data, label = lexicon, "lexicon"
+    elif not isinstance(lexicon, (str, Path)):
+        raise ResourceError(f"lexicon must be a YAML path or a mapping of theme → terms, got "
+                            f"{type(lexicon).__name__}")
     else:
         data, label = load_yaml(Path(lexicon)), str(lexicon)
     if isinstance(data, Mapping) and "themes" in data and isinstance(data["themes"], Mapping):

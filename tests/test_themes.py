@@ -1,0 +1,291 @@
+"""Tests of corpus_tools.themes: determinism, exclusion, lexicon cases, frequencies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpus_tools.errors import InputError, ResourceError, SchemaError
+from corpus_tools.schema import SECTION_THEME_COLUMNS, THEME_COLUMNS
+from corpus_tools.themes import (
+    ThemeModel,
+    load_lexicon,
+    run_themes,
+    score_lexicon,
+    theme_frequency,
+)
+
+CASES = yaml.safe_load((Path(__file__).parent / "cases" / "themes.yaml").read_text("utf-8"))
+
+# Three made-up vocabularies of the genre; sections draw from one of them.
+VOCAB = {
+    "volunteer": ["志愿服务", "志愿者", "走访慰问", "困难群众", "空巢老人", "慰问金", "结对帮扶",
+                  "学雷锋", "爱心", "义务劳动"],
+    "hygiene": ["环境卫生", "卫生死角", "垃圾分类", "背街小巷", "保洁", "清运", "绿化美化",
+                "乱搭乱建", "市容市貌", "病媒生物"],
+    "security": ["社会治安", "治安巡逻", "矛盾纠纷", "人民调解", "网格员", "流动人口",
+                 "出租房屋", "禁毒宣传", "消防安全", "平安建设"],
+}
+
+
+def make_corpus(n_docs: int = 12, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.RandomState(seed)
+    rows = []
+    names = sorted(VOCAB)
+    for d in range(n_docs):
+        for s, theme in enumerate(names):
+            words = rng.choice(VOCAB[theme], 6, replace=True)
+            text = "社区" + "，".join(f"开展{w}" for w in words) + "。"
+            rows.append((f"doc{d:02d}", str(s + 1), text))
+    return pd.DataFrame(rows, columns=["doc_id", "section_id", "text"])
+
+
+@pytest.fixture(scope="module")
+def corpus() -> pd.DataFrame:
+    return make_corpus()
+
+
+def test_two_fits_give_identical_tables(corpus: pd.DataFrame) -> None:
+    a = ThemeModel(n_themes=3, random_state=7).fit(corpus)
+    b = ThemeModel(n_themes=3, random_state=7).fit(corpus)
+    pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
+    pd.testing.assert_frame_equal(a.assign(corpus), b.assign(corpus))
+
+
+def test_row_order_does_not_matter(corpus: pd.DataFrame) -> None:
+    shuffled = corpus.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    a = ThemeModel(n_themes=3).fit(corpus)
+    b = ThemeModel(n_themes=3).fit(shuffled)
+    pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
+
+
+@pytest.mark.parametrize("method", ["nmf", "kmeans"])
+def test_themes_recover_the_planted_vocabularies(corpus: pd.DataFrame, method: str) -> None:
+    model = ThemeModel(n_themes=3, method=method).fit(corpus)
+    assert model.n_themes_ == 3
+    found = set()
+    for terms in model.top_terms_:
+        votes = {name: sum(t in vocab for t in terms[:5]) for name, vocab in VOCAB.items()}
+        found.add(max(votes, key=votes.get))
+    assert found == set(VOCAB)
+    table = model.themes_table()
+    assert list(table.columns) == list(THEME_COLUMNS)
+    assert table["size"].sum() == len(corpus)
+    assert all("·" in label for label in table["label"])
+
+
+def test_kmeans_is_deterministic(corpus: pd.DataFrame) -> None:
+    a = ThemeModel(n_themes=3, method="kmeans", random_state=1).fit(corpus)
+    b = ThemeModel(n_themes=3, method="kmeans", random_state=1).fit(corpus)
+    pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
+
+
+def test_n_themes_none_chooses_by_coherence(corpus: pd.DataFrame) -> None:
+    model = ThemeModel(candidates=range(2, 7)).fit(corpus)
+    assert set(model.coherence_) == set(range(2, 7))
+    best = max(model.coherence_.values())
+    chosen = min(k for k, v in model.coherence_.items() if v == best)
+    assert model.n_themes_ <= chosen  # components nobody uses are dropped, never empty
+    assert all(model.top_terms_) and all(size > 0 for size in model.sizes_)
+
+
+def test_assign_and_transform(corpus: pd.DataFrame) -> None:
+    model = ThemeModel(n_themes=3).fit(corpus)
+    weights = model.transform(corpus)
+    assert weights.shape == (len(corpus), 3)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assigned = model.assign(corpus)
+    assert list(assigned.columns) == list(SECTION_THEME_COLUMNS)
+    assert len(assigned) == len(corpus)
+    top2 = model.assign(corpus, top=2)
+    assert len(top2) <= 2 * len(corpus)
+    empty = pd.DataFrame({"doc_id": ["x"], "section_id": ["1"], "text": ["的了□123"]})
+    assert model.assign(empty).empty
+
+
+def test_duplicates_are_left_out_of_fitting_but_assigned(corpus: pd.DataFrame) -> None:
+    docs = pd.DataFrame({"doc_id": sorted(corpus["doc_id"].unique())})
+    docs["duplicate_of"] = None
+    docs.loc[docs["doc_id"].isin(["doc10", "doc11"]), "duplicate_of"] = "doc00"
+    model = ThemeModel(n_themes=3).fit(corpus, docs)
+    assert model.n_fitted_ == len(corpus) - 6
+    assert set(model.assign(corpus)["doc_id"]) >= {"doc10", "doc11"}
+    flagged = corpus.assign(duplicate_of=np.where(corpus["doc_id"] == "doc11", "doc00", None))
+    assert ThemeModel(n_themes=3).fit(flagged).n_fitted_ == len(corpus) - 3
+    excluded = corpus.assign(exclude=corpus["doc_id"] == "doc11")
+    assert ThemeModel(n_themes=3).fit(excluded).n_fitted_ == len(corpus) - 3
+
+
+def test_empty_corpus_is_a_clear_error() -> None:
+    empty = pd.DataFrame({"doc_id": [], "section_id": [], "text": []})
+    with pytest.raises(InputError, match="no sections"):
+        ThemeModel().fit(empty)
+    no_words = pd.DataFrame({"doc_id": ["a", "b"], "section_id": ["1", "1"],
+                             "text": ["的了和是在，1234567890□□□□□□□□□□", "。。。。。。。。。。。。。。。。。。。。。"]})
+    with pytest.raises(InputError, match="no content tokens"):
+        ThemeModel(min_chars=0).fit(no_words)
+
+
+def test_missing_columns_is_schema_error() -> None:
+    with pytest.raises(SchemaError, match="text"):
+        ThemeModel().fit(pd.DataFrame({"doc_id": ["a"], "section_id": ["1"]}))
+
+
+def test_tiny_corpus_gives_graceful_single_theme() -> None:
+    one = pd.DataFrame({"doc_id": ["a"], "section_id": ["1"],
+                        "text": ["组织志愿服务队走访慰问困难群众，清理卫生死角。"]})
+    model = ThemeModel(min_chars=0).fit(one)
+    assert model.n_themes_ == 1
+    assert model.top_terms_[0] and model.sizes_ == [1]
+
+
+def test_traditional_script_gives_no_empty_themes() -> None:
+    rows = [("hk", str(i), text) for i, text in enumerate([
+        "政府會加強社區服務，為長者提供居家照顧服務和社區支援。",
+        "推動創新科技發展，支持本地科研和人工智能產業。",
+        "增加公營房屋供應，縮短公屋輪候時間，改善市民住房。",
+        "長者社區照顧服務券計劃會擴大，資助更多長者。",
+        "創新科技局會推動科研成果轉化，發展人工智能。",
+        "公營房屋建屋量會增加，簡約公屋會陸續落成。",
+    ])]
+    model = ThemeModel(n_themes=3, min_chars=0).fit(pd.DataFrame(rows, columns=[
+        "doc_id", "section_id", "text"]))
+    assert model.n_themes_ >= 1
+    assert all(model.top_terms_) and all(size > 0 for size in model.sizes_)
+
+
+def test_invalid_parameters() -> None:
+    df = make_corpus(2)
+    with pytest.raises(InputError, match="method"):
+        ThemeModel(method="lda").fit(df)
+    with pytest.raises(InputError, match="n_themes"):
+        ThemeModel(n_themes=0).fit(df)
+    with pytest.raises(InputError, match="not fitted"):
+        ThemeModel().transform(df)
+
+
+# -- lexicon -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_lexicon_cases(case: dict) -> None:
+    df = pd.DataFrame({"doc_id": ["d"], "section_id": ["1"], "text": [case["input"]]})
+    hits = score_lexicon(df, min_hits=1)
+    got = dict(zip(hits["theme"], hits["hits"], strict=True))
+    for theme, n in (case.get("expected") or {}).items():
+        assert got.get(theme) == n, (theme, got)
+    for theme in case.get("absent") or []:
+        assert theme not in got
+    if "coded" in case:
+        coded = score_lexicon(df)
+        assert sorted(coded["theme"]) == sorted(case["coded"])
+
+
+def test_default_lexicon_shape() -> None:
+    lex = load_lexicon()
+    for theme in ["党建", "志愿服务", "环境卫生", "社会治安", "未成年人思想道德", "文体活动",
+                  "民生救助", "网格化管理", "经济发展", "科技创新", "生态环保", "教育",
+                  "医疗卫生", "就业社保"]:
+        assert 10 <= len(lex[theme]) <= 30, theme
+
+
+def test_user_lexicon_file(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("养老:\n  - 养老\n  - 老年人\n", encoding="utf-8")
+    df = pd.DataFrame({"doc_id": ["d"], "section_id": ["1"], "text": ["为老年人提供居家养老服务"]})
+    out = score_lexicon(df, path)
+    assert out[["theme", "hits"]].values.tolist() == [["养老", 2]]
+    assert out["score"].iloc[0] == pytest.approx(2000 / len(df["text"].iloc[0]), abs=1e-3)
+
+
+@pytest.mark.parametrize("bad", [{}, {"党建": []}, {"党建": ["", "党员"]}, ["党建"], {"a": [3]}])
+def test_broken_lexicon_is_resource_error(bad: object) -> None:
+    with pytest.raises(ResourceError):
+        load_lexicon(bad)  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_score_lexicon_never_raises(text: str) -> None:
+    df = pd.DataFrame({"doc_id": ["d"], "section_id": ["1"], "text": [text]})
+    out = score_lexicon(df, min_hits=1)
+    assert (out["hits"] >= 1).all()
+
+
+# -- frequencies -------------------------------------------------------------------------
+
+
+def test_frequency_is_normalized_by_documents_per_group() -> None:
+    # Group 2020 has ten documents, one with the theme; 2021 has one, with the theme.
+    docs = pd.DataFrame({"doc_id": [f"a{i}" for i in range(10)] + ["b0"],
+                         "year": [2020] * 10 + [2021]})
+    hits = pd.DataFrame({"doc_id": ["a0", "a0", "b0"], "section_id": ["1", "2", "1"],
+                         "theme": ["志愿服务"] * 3})
+    freq = theme_frequency(hits, docs, by="year").set_index("year")
+    assert freq.loc[2020, "n_docs"] == 1 and freq.loc[2021, "n_docs"] == 1
+    assert freq.loc[2020, "n_sections"] == 2
+    assert freq.loc[2020, "docs_in_group"] == 10 and freq.loc[2021, "docs_in_group"] == 1
+    assert freq.loc[2020, "share"] == pytest.approx(0.1)
+    assert freq.loc[2021, "share"] == pytest.approx(1.0)
+
+
+def test_frequency_fills_zeros_and_drops_duplicates() -> None:
+    docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "doc_type": ["社区", "社区", "政府"],
+                         "duplicate_of": [None, "a", None]})
+    hits = pd.DataFrame({"doc_id": ["a", "b", "c"], "section_id": ["1", "1", "1"],
+                         "theme": ["党建", "党建", "教育"]})
+    freq = theme_frequency(hits, docs, by="doc_type")
+    assert len(freq) == 4  # 2 groups × 2 themes, zeros included
+    row = freq[(freq["doc_type"] == "社区") & (freq["theme"] == "党建")].iloc[0]
+    assert (row["n_docs"], row["docs_in_group"]) == (1, 1)  # b is a duplicate of a
+    zero = freq[(freq["doc_type"] == "社区") & (freq["theme"] == "教育")].iloc[0]
+    assert zero["n_docs"] == 0 and zero["share"] == 0.0
+
+
+def test_frequency_of_discovered_themes_with_labels(corpus: pd.DataFrame) -> None:
+    model = ThemeModel(n_themes=3).fit(corpus)
+    freq = theme_frequency(model.assign(corpus), by="doc_id", labels=model.themes_table())
+    assert set(freq["theme"]) == set(model.labels_)
+    assert (freq["share"] <= 1).all()
+
+
+def test_years_read_as_float_are_grouped_as_int() -> None:
+    docs = pd.DataFrame({"doc_id": ["a", "b"], "year": [2020.0, np.nan]})
+    hits = pd.DataFrame({"doc_id": ["a"], "section_id": ["1"], "theme": ["党建"]})
+    assert theme_frequency(hits, docs, by="year")["year"].tolist() == [2020, "(未知)"]
+
+
+# -- corpus step -------------------------------------------------------------------------
+
+
+def test_run_themes_writes_tables(tmp_path: Path, corpus: pd.DataFrame) -> None:
+    docs = pd.DataFrame({"doc_id": sorted(corpus["doc_id"].unique())})
+    docs["year"] = 2020
+    docs["duplicate_of"] = None
+    docs.loc[docs["doc_id"] == "doc11", "duplicate_of"] = "doc00"
+    docs.to_parquet(tmp_path / "documents.parquet")
+    (tmp_path / "sections.parquet").mkdir()  # a dataset folder of parts
+    half = len(corpus) // 2
+    corpus.iloc[:half].to_parquet(tmp_path / "sections.parquet" / "part-0.parquet")
+    corpus.iloc[half:].to_parquet(tmp_path / "sections.parquet" / "part-1.parquet")
+    frames = run_themes(tmp_path, n_themes=3)
+    again = run_themes(tmp_path, n_themes=3)
+    for name in ("themes", "section_themes", "named_themes"):
+        on_disk = pd.read_parquet(tmp_path / f"{name}.parquet")
+        pd.testing.assert_frame_equal(on_disk, frames[name], check_dtype=False)
+        pd.testing.assert_frame_equal(frames[name], again[name])
+    assert list(frames["themes"].columns) == list(THEME_COLUMNS)
+    assert list(frames["section_themes"].columns) == list(SECTION_THEME_COLUMNS)
+    assert frames["themes"]["size"].sum() == len(corpus) - 3
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_run_themes_without_tables_is_schema_error(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match="corpus-tools run"):
+        run_themes(tmp_path)
