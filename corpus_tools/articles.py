@@ -5,7 +5,8 @@ A template site puts several summaries on one page, each under a numbered title 
 label that opens its first paragraph (``社区创建工作汇报1:全区直管社区…``). The markers are
 rules in ``resources/articles.tsv``. A sequence of markers counts only when its numbers run
 1, 2, 3, … in page order (a lone ``总结1`` in a sentence is no marker); a lone marker
-numbered 1 counts only near the top of the page, and never in the weak ``…总结1`` form. What stands above the first marker (the
+numbered 1 counts only near the top of the page, and never in the weak ``…总结1`` form.
+What stands above the first marker (the
 page's own title repeated, an intro) is the page preamble, see :func:`page_preamble`.
 
 A page without markers is one article: number 1, its title the page's first line when that
@@ -14,7 +15,8 @@ line is an evident title, else ``""``.
 :func:`split_articles` runs on the normalized, stripped page text; every
 :class:`~corpus_tools.schema.Article` slices back: ``page[a.start:a.end] == a.text``.
 
->>> page = "社区工作汇报\\n\\n社区工作汇报篇一\\n一年来成绩显著。\\n\\n社区工作汇报篇二\\n今年工作扎实。"
+>>> page = ("社区工作汇报\\n\\n社区工作汇报篇一\\n一年来成绩显著。\\n\\n"
+...         "社区工作汇报篇二\\n今年工作扎实。")
 >>> [(a.number, a.title, a.text) for a in split_articles(page)]
 [(1, '社区工作汇报', '一年来成绩显著。'), (2, '社区工作汇报', '今年工作扎实。')]
 """
@@ -30,7 +32,7 @@ from .errors import ResourceError, require_str
 from .rules import load_tsv
 from .schema import Article
 
-__all__ = ["split_articles", "page_preamble", "is_article_marker"]
+__all__ = ["is_article_marker", "page_preamble", "split_articles"]
 
 _RULE_FILE = "articles.tsv"
 _TITLE_MAX = 60
@@ -38,7 +40,7 @@ _SENTENCE_END = re.compile(r"[。！？；!?;]")
 _LEAD = re.compile(r"[ \t\u3000]*(?:#{1,6}[ \t\u3000]*)?(?:\*\*)?")
 _TRAIL = re.compile(r"(?:\*\*)?[ \t\u3000\r]*$")
 _COLON = re.compile(r"[:：]")
-_TITLE_STRIP = " \t\u3000-—_:：·|｜"
+_TITLE_STRIP = " \t\u3000-—_:：·|\uff5c"
 # A lone marker (sequence of one) is accepted only with this little above it.
 _LONE_MAX_LINES = 4
 _LONE_MAX_CHARS = 400
@@ -48,7 +50,7 @@ _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七":
 
 
 def _number(num: str) -> int | None:
-    """``"3"`` → 3, ``"十二"`` → 12, ``"二十"`` → 20; None if not a number 1–99."""
+    """``"3"`` → 3, ``"十二"`` → 12, ``"二十"`` → 20; None if not a number 1 to 99."""
     if num.isdigit():
         return int(num)
     if num == "十":
@@ -217,7 +219,7 @@ def _evident_title(text: str) -> tuple[str, int] | None:
     from .boilerplate import is_numbered_heading
 
     skips = [r.pattern for r in _rules() if r.kind == "skip"]
-    for start, end, line in _lines(text):
+    for _start, end, line in _lines(text):
         _lead, core = _core(line)
         title = core.strip(_TITLE_STRIP)
         if not title:
@@ -240,7 +242,8 @@ def _evident_title(text: str) -> tuple[str, int] | None:
 def split_articles(text: str) -> list[Article]:
     """Split a normalized page into its articles (at least one unless the page is blank).
 
-    >>> page = "社區創建工作匯報\\n\\n社区创建工作汇报1:全区直管社区综合体制改革后，面积2.6平方公里。"
+    >>> page = ("社區創建工作匯報\\n\\n"
+    ...         "社区创建工作汇报1:全区直管社区综合体制改革后，面积2.6平方公里。")
     >>> [(a.number, a.title, a.text) for a in split_articles(page)]
     [(1, '社区创建工作汇报', '全区直管社区综合体制改革后，面积2.6平方公里。')]
     >>> [(a.title, a.text) for a in split_articles("社区工作总结\\n\\n今年社区工作扎实。")]
@@ -286,7 +289,8 @@ def split_articles(text: str) -> list[Article]:
 def page_preamble(text: str, articles: list[Article]) -> str:
     """What stands above the first article's title line (the page title repeated, an intro).
 
-    >>> page = "社区工作汇报\\n\\n社区工作汇报篇一\\n一年来成绩显著。\\n\\n社区工作汇报篇二\\n今年工作扎实。"
+    >>> page = ("社区工作汇报\\n\\n社区工作汇报篇一\\n一年来成绩显著。\\n\\n"
+    ...         "社区工作汇报篇二\\n今年工作扎实。")
     >>> page_preamble(page, split_articles(page))
     '社区工作汇报'
     """

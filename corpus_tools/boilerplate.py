@@ -23,7 +23,8 @@ Rule kinds (column ``kind``):
              the title-like lines under it, up to the end of the page or the next real
              paragraph, numbered heading or article title.
 
->>> page = "当前位置:首页>计划>社区工作\\n\\n社区工作总结\\n\\n一、基本情况\\n\\n相关文章:\\n社区工作计划5篇"
+>>> page = ("当前位置:首页>计划>社区工作\\n\\n社区工作总结\\n\\n一、基本情况\\n\\n"
+...         "相关文章:\\n社区工作计划5篇")
 >>> out = strip_boilerplate(page)
 >>> out.text
 '\\n社区工作总结\\n\\n一、基本情况\\n'
@@ -42,7 +43,7 @@ from .errors import ResourceError, require_str
 from .rules import load_tsv
 from .schema import RemovedLine, Stripped
 
-__all__ = ["strip_boilerplate", "fold_text", "is_numbered_heading"]
+__all__ = ["fold_text", "is_numbered_heading", "strip_boilerplate"]
 
 _RULE_FILE = "boilerplate.tsv"
 _KINDS = ("protect", "line", "head", "tail", "lead_in", "list")
@@ -165,7 +166,7 @@ def _is_body(line: str) -> bool:
     return len(s) >= _BODY_MIN_CHARS or _SENTENCE_END.search(s) is not None
 
 
-_MID_SENTENCE = re.compile(r"[，、：；,:;（(“‘《]$")
+_MID_SENTENCE = re.compile(r"[，、：；,:;（(“\u2018《]$")
 
 
 def _continues(raw_line: str) -> bool:
@@ -182,10 +183,13 @@ def strip_boilerplate(text: str) -> Stripped:
 
     Works on traditional-script and un-normalized pages (rules see a folded copy):
 
-    >>> raw = "當前位置:首頁>工作總結\\n社區工作總結\\n\\n時間:2023-09-23 作者:筆塵\\n二、存在的問題"
+    >>> raw = ("當前位置:首頁>工作總結\\n社區工作總結\\n\\n"
+    ...        "時間:2023-09-23 作者:筆塵\\n二、存在的問題")
     >>> out = strip_boilerplate(raw)
-    >>> [(r.line_no, r.text, r.rule) for r in out.removed]
-    [(1, '當前位置:首頁>工作總結', 'breadcrumb_label'), (4, '時間:2023-09-23 作者:筆塵', 'meta_time')]
+    >>> for r in out.removed:
+    ...     print(r.line_no, r.text, r.rule)
+    1 當前位置:首頁>工作總結 breadcrumb_label
+    4 時間:2023-09-23 作者:筆塵 meta_time
     >>> out.text.split("\\n")
     ['社區工作總結', '', '二、存在的問題']
     """

@@ -33,12 +33,12 @@ from .errors import InputError, require_str
 from .schema import RemovedLine
 
 __all__ = [
-    "minhash_signature",
-    "jaccard",
-    "find_duplicates",
-    "remove_repeated_blocks",
-    "SHINGLE",
     "SEED",
+    "SHINGLE",
+    "find_duplicates",
+    "jaccard",
+    "minhash_signature",
+    "remove_repeated_blocks",
 ]
 
 #: Characters per shingle.
@@ -50,7 +50,9 @@ _MAX = np.uint64((1 << 32) - 1)
 _EMPTY = np.uint64((1 << 32) - 1)
 _CHUNK = 20_000
 
-_NUMBERS = re.compile(r"[0-9０-９〇零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟□xX_＿.．%％]+")
+_NUMBERS = re.compile(
+    "[0-9\uff10-\uff19\u3007零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟□xX_\uff3f.．%％]+"
+)
 _DROP = re.compile(r"[\W_]+")
 _REPEAT_RULE = "repeated_block"
 # A repeated run of paragraphs is removed when it holds at least this many characters.

@@ -2,13 +2,13 @@
 
 :func:`extract_metadata` looks at an article's title and its opening:
 
-- ``year``: a 4-digit year (1900–2099) in the title, else one written ``2021年`` (or
+- ``year``: a 4-digit year (1900 to 2099) in the title, else one written ``2021年`` (or
   ``二〇二一年``) in the opening 200 characters; never a placeholder (``20□年``).
 - ``doc_type``: ``总结``, ``汇报``, ``计划``, ``规划``, ``报告`` or ``other``, from the word of
   ``resources/doc_types.tsv`` that ends last in the title (a Chinese title's head noun comes
   last: ``国民经济计划草案的报告`` is a ``报告``).
 - ``place``: the community, street, town, district, city or province named in the title,
-  else in the first paragraph: 2–5 Chinese characters before a suffix of
+  else in the first paragraph: 2 to 5 Chinese characters before a suffix of
   ``resources/place_suffixes.tsv`` (``乌山社区``, ``人民路街道``), cut after a boundary character
   (``将原官塘社区`` → ``官塘社区``) and rejected when generic (``文明社区``, ``本社区``, ``小区``;
   ``resources/place_stoplist.tsv``). A heuristic without a gazetteer: it prefers saying
@@ -18,7 +18,8 @@ Traditional-script titles work too (they are folded to simplified first).
 
 >>> extract_metadata("2022年文明社区的创建工作总结", "乌山社区位于乌山路，辖区面积35万平方米。")
 {'year': 2022, 'doc_type': '总结', 'place': '乌山社区'}
->>> extract_metadata("20□最新创建文明城市活动总结", "□年上半年□社区文明创建工作在人民路街道办事处的指导下开展。")
+>>> extract_metadata("20□最新创建文明城市活动总结",
+...                  "□年上半年□社区文明创建工作在人民路街道办事处的指导下开展。")
 {'year': None, 'doc_type': '总结', 'place': '人民路街道'}
 """
 
@@ -34,7 +35,7 @@ from typing import Any
 from .errors import ResourceError, require_str
 from .rules import load_tsv
 
-__all__ = ["extract_metadata", "extract_year", "extract_doc_type", "extract_place"]
+__all__ = ["extract_doc_type", "extract_metadata", "extract_place", "extract_year"]
 
 _OPENING = 200
 _FIRST_PARAGRAPH = 300
@@ -59,8 +60,10 @@ def extract_year(title: str, text: str = "") -> int | None:
 
     >>> extract_year("关于一九五八年度国民经济计划草案的报告")
     1958
-    >>> extract_year("20□年社区工作总结", "今年以来，社区在2019年的基础上……"), extract_year("社区总结", "共2000余人参加")
-    (2019, None)
+    >>> extract_year("20□年社区工作总结", "今年以来，社区在2019年的基础上……")
+    2019
+    >>> extract_year("社区总结", "共2000余人参加") is None
+    True
     """
     title = _fold(require_str(title, what="title"))
     m = _YEAR_TITLE.search(title)
@@ -246,7 +249,7 @@ def _places(text: str) -> str | None:
 def extract_place(title: str, text: str = "") -> str | None:
     """The place a document is about, named in its title or first paragraph; else None.
 
-    >>> extract_place("社区创建工作汇报", "全区直管社区综合体制改革后，将原官塘社区、新苑社区合并。")
+    >>> extract_place("社区创建工作汇报", "全区直管社区体制改革后，将原官塘社区、新苑社区合并。")
     '官塘社区'
     >>> extract_place("文明社区创建工作总结", "本社区今年创建文明小区两个。") is None
     True
