@@ -168,8 +168,16 @@ def _markers(text: str) -> list[_Marker]:
         else:
             body = end + 1
         out.append(
-            _Marker(rule.rid, rule.kind, rule.same_title, _number(m["num"]) or 0, title,
-                    start, min(body, len(text)), min(end + 1, len(text)))
+            _Marker(
+                rule.rid,
+                rule.kind,
+                rule.same_title,
+                _number(m["num"]) or 0,
+                title,
+                start,
+                min(body, len(text)),
+                min(end + 1, len(text)),
+            )
         )
     return out
 
@@ -188,8 +196,10 @@ def _chain(markers: list[_Marker]) -> list[_Marker]:
     for group in by_rule.values():
         chain: list[_Marker] = []
         for mk in group:
-            if chain and mk.number == chain[-1].number + 1 and (
-                not mk.same_title or mk.title == chain[0].title
+            if (
+                chain
+                and mk.number == chain[-1].number + 1
+                and (not mk.same_title or mk.title == chain[0].title)
             ):
                 chain.append(mk)
             elif mk.number == 1:

@@ -269,4 +269,3 @@ def remove_repeated_blocks(
     if not removed:
         return text, []
     return "\n".join(line for t, line in enumerate(lines) if not drop[t]), removed
-

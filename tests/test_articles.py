@@ -57,8 +57,14 @@ def test_nothing_is_lost() -> None:
 
 @pytest.mark.parametrize(
     ("line", "expected"),
-    [("## 社区工作汇报篇三", True), ("活动总结【篇2】", True), ("2022年社区工作总结4", True),
-     ("二、存在的问题", False), ("社区工作总结5篇", False), ("我们完成了总结1份。", False)],
+    [
+        ("## 社区工作汇报篇三", True),
+        ("活动总结【篇2】", True),
+        ("2022年社区工作总结4", True),
+        ("二、存在的问题", False),
+        ("社区工作总结5篇", False),
+        ("我们完成了总结1份。", False),
+    ],
 )
 def test_is_article_marker(line: str, expected: bool) -> None:
     assert is_article_marker(line) is expected
@@ -95,8 +101,9 @@ def test_property_any_text(text: str) -> None:
 
 def test_broken_rule_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "articles.tsv"
-    path.write_text("id\tkind\tsame_title\tpattern\tnote\nx\ttitle\tno\t(?P<title>a)\t\n",
-                    encoding="utf-8")
+    path.write_text(
+        "id\tkind\tsame_title\tpattern\tnote\nx\ttitle\tno\t(?P<title>a)\t\n", encoding="utf-8"
+    )
     monkeypatch.setattr(arts, "_RULE_FILE", path)
     arts._rules.cache_clear()
     try:

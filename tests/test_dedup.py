@@ -44,8 +44,12 @@ def test_edit_vs_other_separate() -> None:
 
 
 def test_first_copy_wins_and_chains_point_at_root() -> None:
-    sigs = [("a", minhash_signature(OTHER)), ("b", minhash_signature(BASE)),
-            ("c", minhash_signature(EDITED)), ("d", minhash_signature(BASE))]
+    sigs = [
+        ("a", minhash_signature(OTHER)),
+        ("b", minhash_signature(BASE)),
+        ("c", minhash_signature(EDITED)),
+        ("d", minhash_signature(BASE)),
+    ]
     assert find_duplicates(sigs) == {"c": "b", "d": "b"}
 
 

@@ -30,8 +30,14 @@ def test_case_ids_unique() -> None:
 
 @pytest.mark.parametrize(
     ("title", "expected"),
-    [("CnPack开发组2012年工作总结", "总结"), ("政府工作报告", "报告"), ("十四五规划纲要", "规划"),
-     ("工作总结报告", "报告"), ("2024年工作安排", "计划"), ("述职报告", "报告")],
+    [
+        ("CnPack开发组2012年工作总结", "总结"),
+        ("政府工作报告", "报告"),
+        ("十四五规划纲要", "规划"),
+        ("工作总结报告", "报告"),
+        ("2024年工作安排", "计划"),
+        ("述职报告", "报告"),
+    ],
 )
 def test_doc_type(title: str, expected: str) -> None:
     assert extract_doc_type(title) == expected
