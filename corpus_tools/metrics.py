@@ -34,7 +34,7 @@ from .numerals import BIG_UNITS, DIGIT_VALUES, MAGNITUDES, parse_number
 from .rules import load_tsv
 from .schema import Metric
 
-__all__ = ["extract_metrics", "metric_rules", "MetricRules"]
+__all__ = ["MetricRules", "extract_metrics", "metric_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ _MASK = "□"
 _CN_CHARS = "".join(DIGIT_VALUES) + "".join(MAGNITUDES)
 _BARE_MAGNITUDES = frozenset("百千万亿佰仟萬億")
 _MAGNITUDE_SET = frozenset(MAGNITUDES)
-_DIGIT = "0-9０-９"
+_DIGIT = "0-9\uff10-\uff19"  # ASCII and full-width digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +112,12 @@ def _trie_regex(node: dict) -> str:
     for key in sorted(k for k in node if k):
         child, label = node[key], key
         while len(child) == 1 and "" not in child:  # compress a chain of single children
-            (k2, child), = child.items()
+            ((k2, child),) = child.items()
             label += k2
-        tail = _trie_regex(child) + "?" if "" in child and len(child) > 1 else (
-            "" if "" in child else _trie_regex(child)
+        tail = (
+            _trie_regex(child) + "?"
+            if "" in child and len(child) > 1
+            else ("" if "" in child else _trie_regex(child))
         )
         branches.append(re.escape(label) + tail)
     return "(?:" + "|".join(branches) + ")"
@@ -236,7 +238,7 @@ def _compile_scanner(units: dict[str, _Unit], inner: list[str], after: list[str]
     num_c = rf"[{cn}](?<![{cn}].)[{cn}]*+"
     num = rf"(?:{num_d}|{num_c})"
     num2 = rf"(?:[{d}]++(?:[.．][{d}]++)?(?:[{mag}]++(?:[{d}]++(?:[.．][{d}]++)?)?)*+|[{cn}]++)"
-    sep = r"(?:--|——|－－|[至到~～\-－—–〜])"
+    sep = r"(?:--|——|－－|[至到~～\-－—\u2013〜])"
     pct_num = rf"(?:[{cn}]++(?:点[{''.join(DIGIT_VALUES)}]++)?|[{d}]++(?:[.．][{d}]++)?)"
     after_q = f"(?P<q2>{_alternation(after)})?" if after else "(?P<q2>(?!))?"
     pattern = (
@@ -264,7 +266,8 @@ def _is_cn(num: str) -> bool:
 def extract_metrics(text: str) -> list[Metric]:
     """Every reported quantity in normalized *text*, sorted by ``start``, never overlapping.
 
-    >>> [(m.raw, m.value, m.unit, m.qualifier) for m in extract_metrics("征集作品70余篇，近百名学生参加")]
+    >>> ms = extract_metrics("征集作品70余篇，近百名学生参加")
+    >>> [(m.raw, m.value, m.unit, m.qualifier) for m in ms]
     [('70余篇', 70.0, '篇', 'approx'), ('近百名', 100.0, '人', 'approx')]
     >>> m = extract_metrics("刑事警情同比下降0.8%。")[0]
     >>> m.raw, m.value, m.category, m.direction, m.basis
@@ -341,7 +344,7 @@ def _read(
     else:
         unit = rules.units[unit_w]
         is_cn = _is_cn(num)
-        if unit.script == "digits" and is_cn or unit.script == "cn" and not is_cn:
+        if (unit.script == "digits" and is_cn) or (unit.script == "cn" and not is_cn):
             return None
         if q2:
             quals.append(rules.qualifier_of[q2])

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
     from spacy.tokens import Doc
 
-__all__ = ["spacy_pipeline", "COMPONENT", "SPAN_KEY"]
+__all__ = ["COMPONENT", "SPAN_KEY", "spacy_pipeline"]
 
 #: Name of the registered spaCy component.
 COMPONENT = "corpus_metrics"

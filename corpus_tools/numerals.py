@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["parse_number", "DIGIT_VALUES", "MAGNITUDES", "SMALL_UNITS", "BIG_UNITS"]
+__all__ = ["BIG_UNITS", "DIGIT_VALUES", "MAGNITUDES", "SMALL_UNITS", "parse_number"]
 
 #: Chinese digits (common, financial and traditional forms) → value.
 DIGIT_VALUES: dict[str, int] = {
-    "零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "两": 2, "贰": 2, "貳": 2, "兩": 2,
+    "零": 0, "\u3007": 0, "一": 1, "壹": 1, "二": 2, "两": 2, "贰": 2, "貳": 2, "兩": 2,
     "三": 3, "叁": 3, "參": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "陸": 6,
     "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9,
 }  # fmt: skip
@@ -26,7 +26,9 @@ BIG_UNITS: dict[str, int] = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "
 #: Every magnitude character.
 MAGNITUDES: dict[str, int] = {**SMALL_UNITS, **BIG_UNITS}
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
+_FULLWIDTH = str.maketrans(
+    "".join(chr(0xFF10 + i) for i in range(10)) + "\uff0e\uff0c", "0123456789.,"
+)
 _TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|.", re.S)
 
 
@@ -62,7 +64,7 @@ def parse_number(s: str) -> float | None:
     11700000000000.0
     >>> parse_number("六十八"), parse_number("两万五"), parse_number("一百零五")
     (68.0, 25000.0, 105.0)
-    >>> parse_number("1,512,000"), parse_number("９．１")
+    >>> parse_number("1,512,000"), parse_number("\uff19\uff0e\uff11")
     (1512000.0, 9.1)
     >>> parse_number("0.9.1") is None
     True

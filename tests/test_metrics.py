@@ -53,8 +53,9 @@ def test_case_ids_unique_and_phenomena_covered() -> None:
     for kind in ("numbers", "units", "qualifiers", "direction", "masked", "exclusions"):
         assert kinds[kind] >= 3, kind
         negatives = [
-            c for c in CASES if c["phenomenon"] == kind and (c["id"].startswith("neg-")
-                                                             or kind == "exclusions")
+            c
+            for c in CASES
+            if c["phenomenon"] == kind and (c["id"].startswith("neg-") or kind == "exclusions")
         ]
         assert negatives, f"no negative case for {kind}"
 
@@ -86,7 +87,8 @@ def test_rules_are_data() -> None:
 @pytest.mark.parametrize(
     ("raw", "value"),
     [("0", 0.0), ("十", 10.0), ("十五", 15.0), ("三百五", 350.0), ("一千零五", 1005.0),
-     ("1亿2千万", 1.2e8), ("5.2万亿", 5.2e12), ("一九五七", 1957.0), ("２．６万", 26000.0)],
+     ("1亿2千万", 1.2e8), ("5.2万亿", 5.2e12), ("一九五七", 1957.0),
+     ("\uff12\uff0e\uff16万", 26000.0)],
 )  # fmt: skip
 def test_parse_number(raw: str, value: float) -> None:
     assert parse_number(raw) == pytest.approx(value)
@@ -100,7 +102,7 @@ def test_parse_number_rejects(raw: str) -> None:
 # ---------------------------------------------------------------- properties
 
 _ALPHABET = st.sampled_from(
-    list("0123456789.,%％０１□一二两三十百千万亿零壹佰第近约余多以上下户人名个元平方米公里"
+    list("0123456789.,%％\uff10\uff11□一二两三十百千万亿零壹佰第近约余多以上下户人名个元平方米公里"
          "亩吨次份年月日岁号，。、；\n-至到“”【】增长下降同比 abcX")
 )  # fmt: skip
 _texty = st.text(alphabet=_ALPHABET, max_size=80) | st.text(max_size=60)
