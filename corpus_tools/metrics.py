@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import ResourceError, require_str
 from .numerals import BIG_UNITS, DIGIT_VALUES, MAGNITUDES, parse_number
@@ -50,6 +50,9 @@ _SENTENCE_END = "。！？；\n"
 _SENTENCE_WINDOW = 300
 _CLAUSE_WINDOW = 40
 _LIST_JOINERS = frozenset({"", "、", "和", "与", "及", "，"})
+_RANGE_SEPARATORS = frozenset(
+    {"-", "－", "—", "\u2013", "--", "——", "－－", "~", "～", "〜", "至", "到"}
+)
 _MASK = "□"
 
 _CN_CHARS = "".join(DIGIT_VALUES) + "".join(MAGNITUDES)
@@ -293,6 +296,28 @@ def extract_metrics(text: str) -> list[Metric]:
         if found is None:
             continue
         start, end, value, value_max, unit, qualifier, masked = found
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and value is not None
+            and value_max is None
+            and prev.value is not None
+            and prev.value_max is None
+            and prev.unit == unit.unit
+            and prev.category == unit.category
+            and text[prev.end : start] in _RANGE_SEPARATORS
+            and prev.value < value
+            and prev.sentence.find(text[prev.start : end]) >= 0
+        ):  # 6.5%-7%, 300元至500元: one range written with the unit twice
+            out[-1] = replace(
+                prev,
+                raw=text[prev.start : end],
+                value_max=value,
+                qualifier=qualifier if prev.qualifier == "exact" else prev.qualifier,
+                end=end,
+            )
+            last_end = end
+            continue
         direction, basis = _direction(text, start, rules, out)
         lo, hi, sentence = sent_cache
         if not (lo <= start and end <= hi):

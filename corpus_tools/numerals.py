@@ -66,8 +66,8 @@ def parse_number(s: str) -> float | None:
     (68.0, 25000.0, 105.0)
     >>> parse_number("1,512,000"), parse_number("\uff19\uff0e\uff11")
     (1512000.0, 9.1)
-    >>> parse_number("0.9.1") is None
-    True
+    >>> parse_number("0.9.1") is None, parse_number("十四五") is None
+    (True, True)
     """
     if not s:
         return None
@@ -111,7 +111,9 @@ def parse_number(s: str) -> float | None:
             if d == 0:
                 zero_seen = True
             if number is not None and prev_cn_digit:
-                number = number * 10 + d  # 一九五七: digit by digit
+                if last_unit and number != 0:
+                    return None  # 十四五: a plan's name, not a number
+                number = number * 10 + d  # 一九五七: digit by digit; 一万零五
             elif number is not None:
                 return None
             else:
