@@ -372,7 +372,7 @@ def _fix_artifacts(text: str) -> str:
 _MD_ESCAPE_RE = re.compile(r"\\([_*#+\-.!\[\]()`~>|])")
 # Heading #s, list dashes/stars/pluses, bullets and quote marks at the start of a line
 # (a star followed by another star is a placeholder run, not a list marker).
-_MD_LINE_RE = re.compile(r"\n[ ]*(?:#{1,6}[ ]+|[-+>•][ ]+|\*[ ]+(?![*＊]))+")
+_MD_LINE_RE = re.compile(r"\n[ ]*(?:#{1,6}[ ]+|[-+>•][ ]+|\*[ ]+(?![ *＊]))+")
 _MD_RULE_RE = re.compile(r"\n[ ]*(?:[-=][ ]*){3,}(?=\n)")
 _MD_BOLD_RE = re.compile(r"\*\*(?=[^\s*])([^*\n]{1,200}?)(?<=[^\s*])\*\*")
 
@@ -388,7 +388,9 @@ def _strip_markdown(text: str) -> str:
     if not _MD_HINT_RE.search(text):
         return text
     text = _MD_RULE_RE.sub("\n", "\n" + text + "\n")
-    return _MD_LINE_RE.sub("\n", text)[1:-1]
+    text = _MD_LINE_RE.sub("\n", text)
+    # Once more: a list marker may have stood before a rule ("* ---").
+    return _MD_RULE_RE.sub("\n", text)[1:-1]
 
 
 # ----------------------------------------------------------------------------- 7. placeholders

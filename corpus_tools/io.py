@@ -1,0 +1,513 @@
+"""Reading pages from disk (PAGES.md §1); writing tables comes further down.
+
+:func:`read_page` turns one file into :class:`~corpus_tools.schema.Page` records:
+
+- ``.txt``, ``.md`` (and any other suffix): one page, the decoded text;
+- ``.html``, ``.htm``, ``.xhtml``: one page, the visible text (``script``, ``style``,
+  ``head``, ``noscript``, ``template`` and ``svg`` dropped; block elements end lines);
+- ``.jsonl``, ``.ndjson``, ``.json``, ``.csv``, ``.tsv``: one page per record, the text
+  from ``text_column``, every other field kept in ``Page.meta``;
+- ``.docx``: one page, the paragraphs of ``word/document.xml``.
+
+Encodings are detected with strict decoding, in this order: a BOM (UTF-8, UTF-16,
+UTF-32), UTF-8, then GB18030 (which covers GBK and GB2312) against Big5 (with its cp950
+and HKSCS extensions); when both decode, the reading with the larger share of common
+Chinese characters wins. Bytes are never dropped: a file that no encoding decodes raises
+:class:`~corpus_tools.errors.InputError`, as do empty, binary and unreadable files. A bad
+record in a JSONL or CSV file does not fail the file: it is skipped and reported in the
+second element of :func:`read_page`'s result.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import functools
+import io as _io
+import json
+import re
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from .errors import InputError
+from .schema import Page
+
+__all__ = ["Issue", "decode_bytes", "html_to_text", "read_page"]
+
+#: A per-record problem: ``(record, reason)``; *record* is 0-based.
+Issue = tuple[int, str]
+
+# ============================================================================ reading pages
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "PDF"),
+    (b"PK\x03\x04", "ZIP archive (.docx, .xlsx, .zip)"),
+    (b"\x89PNG", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"\xd0\xcf\x11\xe0", "OLE document (.doc, .xls)"),
+    (b"7z\xbc\xaf", "7z archive"),
+    (b"Rar!", "RAR archive"),
+)
+# Byte values that do not occur in text: C0 controls other than \t \n \v \f \r and ESC.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
+_ENCODING_ALIASES = {
+    "gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "gb18030": "gb18030",
+    "big5": "big5", "cp950": "cp950", "big5hkscs": "big5hkscs", "big5-hkscs": "big5hkscs",
+    "utf8": "utf-8", "utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "utf16": "utf-16",
+    "utf-16": "utf-16", "utf-32": "utf-32",
+}
+
+
+def _canonical(encoding: str) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}") from None
+    return _ENCODING_ALIASES.get(name, name)
+
+
+def _binary_reason(data: bytes) -> str | None:
+    """Why *data* (without a BOM) looks binary, or ``None``."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return f"binary file: {kind}"
+    sample = data[:65536]
+    nul = sample.count(0)
+    if nul:
+        return f"binary file: {max(1, round(100 * nul / len(sample)))}% NUL bytes"
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if controls > 0.05 * len(sample):
+        return f"binary file: {round(100 * controls / len(sample))}% control bytes"
+    return None
+
+
+@functools.cache
+def _common_hanzi() -> frozenset[str]:
+    """The most common Chinese characters: GB2312 level 1 and Big5 level 1 (~8,000)."""
+    chars: set[str] = set()
+    for lead in range(0xB0, 0xD8):
+        for trail in range(0xA1, 0xFF):
+            try:
+                chars.add(bytes((lead, trail)).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    for lead in range(0xA4, 0xC7):  # A440-C67E (C6A1 onwards holds kana and symbols)
+        for trail in (*range(0x40, 0x7F), *(range(0xA1, 0xFF) if lead < 0xC6 else ())):
+            try:
+                chars.add(bytes((lead, trail)).decode("big5"))
+            except UnicodeDecodeError:
+                pass
+    return frozenset(c for c in chars if "\u4e00" <= c <= "\u9fff")
+
+
+_NON_ASCII_RE = re.compile("[^\x00-\x7f]")
+_CJK_PUNCT = frozenset("，。、；：？！（）“”‘’《》【】「」『』…—～·　")
+
+
+def _chinese_score(text: str) -> float:
+    """Share of common Chinese characters and punctuation among the non-ASCII characters
+    of a sample of *text*. A wrong reading of Big5 as GB18030 (or back) is full of rare
+    characters, private-use code points and symbols, and scores low."""
+    chars = _NON_ASCII_RE.findall(text[:20000])
+    if not chars:
+        return 0.0
+    common = _common_hanzi()
+    return sum(1 for c in chars if c in common or c in _CJK_PUNCT) / len(chars)
+
+
+def _strict(data: bytes, encoding: str) -> tuple[str | None, int]:
+    """``(text, -1)`` if *data* decodes strictly, else ``(None, offset of the bad byte)``."""
+    try:
+        return data.decode(encoding), -1
+    except UnicodeDecodeError as exc:
+        return None, exc.start
+
+
+def decode_bytes(data: bytes, *, encoding: str | None = None) -> tuple[str, str]:
+    """Decode a page's bytes strictly; return ``(text, encoding_name)``.
+
+    With *encoding* given, only that encoding is tried. Otherwise: a BOM, UTF-8, then
+    GB18030 and Big5 (cp950, Big5-HKSCS), keeping the reading that looks most like
+    Chinese when several decode. Raises :class:`~corpus_tools.errors.InputError` for
+    binary data and data no supported encoding decodes; nothing is ever dropped.
+
+    >>> decode_bytes("社区工作总结".encode("gb18030"))
+    ('社区工作总结', 'gb18030')
+    >>> decode_bytes("社區工作總結".encode("big5"))
+    ('社區工作總結', 'big5')
+    >>> decode_bytes("\\ufeff社区".encode("utf-16"))[1]
+    'utf-16'
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"data must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if encoding is not None:
+        name = _canonical(encoding)
+        text, bad = _strict(data, name)
+        if text is None:
+            raise InputError(f"not decodable as {encoding} (first bad byte at offset {bad})")
+        return text.removeprefix("\ufeff"), name
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            text, bad = _strict(data, name)
+            if text is None:
+                raise InputError(
+                    f"has a {name.upper()} byte-order mark but is not valid {name.upper()} "
+                    f"(first bad byte at offset {bad})"
+                )
+            return text.removeprefix("\ufeff"), name
+    reason = _binary_reason(data)
+    if reason:
+        raise InputError(reason)
+    text, bad_utf8 = _strict(data, "utf-8")
+    if text is not None:
+        return text, "utf-8"
+    candidates: list[tuple[str, str]] = []
+    gb, bad_gb = _strict(data, "gb18030")
+    if gb is not None:
+        candidates.append((gb, "gb18030"))
+    bad_big5 = -1
+    for name in ("big5", "cp950", "big5hkscs"):
+        big5, bad = _strict(data, name)
+        if big5 is not None:
+            candidates.append((big5, name))
+            break
+        bad_big5 = max(bad_big5, bad)
+    if not candidates:
+        raise InputError(
+            "not decodable as UTF-8, UTF-16, GB18030 or Big5 (first bad byte at offset "
+            f"{bad_utf8} as UTF-8, {bad_gb} as GB18030, {bad_big5} as Big5)"
+        )
+    # Ties go to GB18030, listed first: max() keeps the first of equal scores.
+    text, name = max(candidates, key=lambda c: _chinese_score(c[0]))
+    return text.removeprefix("\ufeff"), name
+
+
+# ---------------------------------------------------------------------------- HTML
+
+_SKIP_TAGS = frozenset({"script", "style", "head", "noscript", "template", "svg", "title"})
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote body br center dd details dialog div dl dt fieldset "
+    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr html li main nav ol p pre "
+    "section summary table tbody thead tfoot tr ul option caption".split()
+)
+_CELL_TAGS = frozenset({"td", "th"})
+_VOID_TAGS = frozenset(
+    "area base br col embed hr img input link meta param source track wbr".split()
+)
+_WS_RUN_RE = re.compile(r"[ \t\r\n\f\v]+")
+_SPACES_RE = re.compile("  +")
+
+
+class _TextExtractor(HTMLParser):
+    """Collects visible text; block elements break lines, cells are separated by spaces."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.pre = 0
+        self.title: list[str] = []
+        self.in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _VOID_TAGS:
+            if tag in _BLOCK_TAGS and not self.skip:
+                self.parts.append("\n")
+            return
+        if tag == "title":
+            self.in_title = True
+        if tag == "body":
+            self.skip = 0  # a <head> left open ends where the body starts
+        if tag in _SKIP_TAGS:
+            self.skip += 1
+        elif not self.skip:
+            if tag in _BLOCK_TAGS:
+                self.parts.append("\n")
+            elif tag in _CELL_TAGS:
+                self.parts.append(" ")
+            if tag == "pre":
+                self.pre += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS and not self.skip:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID_TAGS:
+            return
+        if tag == "title":
+            self.in_title = False
+        if tag in _SKIP_TAGS:
+            self.skip = max(0, self.skip - 1)
+        elif not self.skip:
+            if tag in _BLOCK_TAGS:
+                self.parts.append("\n")
+            elif tag in _CELL_TAGS:
+                self.parts.append(" ")
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.in_title:
+            self.title.append(data)
+        if self.skip:
+            return
+        self.parts.append(data if self.pre else _WS_RUN_RE.sub(" ", data))
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """The visible text of an HTML page and its ``<title>``.
+
+    >>> html_to_text("<html><head><title>标题</title><style>p{}</style></head>"
+    ...              "<body><p>第一段</p><script>var a;</script><div>第二<b>段</b></div>"
+    ...              "</body></html>")
+    ('第一段\\n第二段', '标题')
+    """
+    parser = _TextExtractor()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception as exc:  # html.parser is lenient; anything left is a broken page
+        raise InputError(f"unreadable HTML: {exc}") from exc
+    # Each block becomes one line; the empty lines between nested blocks go.
+    lines = (line.strip(" ") for line in "".join(parser.parts).split("\n"))
+    lines = (_SPACES_RE.sub(" ", line) for line in lines)
+    text = "\n".join(line for line in lines if line)
+    title = " ".join("".join(parser.title).split())
+    return text, title
+
+
+_META_CHARSET_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]{2,20})""",
+                              re.IGNORECASE)
+
+
+def _decode_html(data: bytes, encoding: str | None) -> tuple[str, str]:
+    """Decode HTML: an explicit encoding, else a BOM, else ``<meta charset>`` if it
+    decodes strictly, else detection."""
+    if encoding is None and not any(data.startswith(bom) for bom, _ in _BOMS):
+        match = _META_CHARSET_RE.search(data[:4096])
+        if match:
+            try:
+                declared = _canonical(match.group(1).decode("ascii"))
+                return decode_bytes(data, encoding=declared)
+            except InputError:
+                pass  # a wrong or unknown declaration: detect instead
+    return decode_bytes(data, encoding=encoding)
+
+
+# ---------------------------------------------------------------------------- records
+
+
+def _record_page(
+    source: str, encoding: str, index: int, record: Any, text_column: str
+) -> Page | str:
+    """A Page from one record, or the reason it cannot be one."""
+    if not isinstance(record, dict):
+        return f"not an object but {type(record).__name__}"
+    if text_column not in record or record[text_column] is None:
+        return f"no {text_column!r} field (fields: {', '.join(map(str, record)) or 'none'})"
+    text = record[text_column]
+    if not isinstance(text, str):
+        return f"{text_column!r} is {type(text).__name__}, not text"
+    if not text.strip():
+        return f"empty {text_column!r}"
+    meta = {str(k): v for k, v in record.items() if k != text_column}
+    return Page(source=source, text=text, encoding=encoding, record=index, meta=meta)
+
+
+def _read_jsonl(text: str, source: str, encoding: str, text_column: str
+                ) -> tuple[list[Page], list[Issue]]:
+    pages: list[Page] = []
+    issues: list[Issue] = []
+    for index, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            issues.append((index, f"invalid JSON: {exc}"[:200]))
+            continue
+        page = _record_page(source, encoding, index, record, text_column)
+        if isinstance(page, str):
+            issues.append((index, page))
+        else:
+            pages.append(page)
+    return pages, issues
+
+
+def _read_json(text: str, source: str, encoding: str, text_column: str
+               ) -> tuple[list[Page], list[Issue]]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"invalid JSON: {exc}"[:200]) from exc
+    records = data if isinstance(data, list) else [data]
+    pages: list[Page] = []
+    issues: list[Issue] = []
+    for index, record in enumerate(records):
+        page = _record_page(source, encoding, index, record, text_column)
+        if isinstance(page, str):
+            issues.append((index, page))
+        else:
+            pages.append(page)
+    return pages, issues
+
+
+def _read_csv(text: str, source: str, encoding: str, text_column: str, delimiter: str
+              ) -> tuple[list[Page], list[Issue]]:
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)  # a page's text may exceed the default 128 KiB
+    try:
+        reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError("empty file: no CSV header") from None
+        except csv.Error as exc:
+            raise InputError(f"unreadable CSV header: {exc}") from exc
+        header = [h.strip() for h in header]
+        if text_column not in header:
+            raise InputError(
+                f"no {text_column!r} column (columns: {', '.join(header)}); "
+                "choose one with text_column"
+            )
+        pages: list[Page] = []
+        issues: list[Issue] = []
+        index = -1
+        while True:
+            index += 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                issues.append((index, f"unreadable CSV row: {exc}"))
+                break  # the reader cannot resynchronise after a broken row
+            if not any(field.strip() for field in row):
+                continue
+            if len(row) != len(header):
+                issues.append((index, f"{len(row)} fields, header has {len(header)}"))
+                continue
+            page = _record_page(source, encoding, index, dict(zip(header, row, strict=True)),
+                                text_column)
+            if isinstance(page, str):
+                issues.append((index, page))
+            else:
+                pages.append(page)
+        return pages, issues
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+# ---------------------------------------------------------------------------- .docx
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_DOCX_MAX_XML = 256 * 1024 * 1024
+
+
+def _read_docx(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as archive:
+            info = archive.getinfo("word/document.xml")
+            if info.file_size > _DOCX_MAX_XML:
+                raise InputError(f"docx document.xml too large ({info.file_size} bytes)")
+            xml = archive.read(info)
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError) as exc:
+        raise InputError(f"not a readable .docx: {exc}") from exc
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError as exc:
+        raise InputError(f"not a readable .docx: document.xml: {exc}") from exc
+    paragraphs: list[str] = []
+    for paragraph in root.iter(f"{_W}p"):
+        pieces: list[str] = []
+        for node in paragraph.iter():
+            if node.tag == f"{_W}t" and node.text:
+                pieces.append(node.text)
+            elif node.tag == f"{_W}tab":
+                pieces.append("\t")
+            elif node.tag in (f"{_W}br", f"{_W}cr"):
+                pieces.append("\n")
+        paragraphs.append("".join(pieces))
+    return "\n".join(paragraphs)
+
+
+# ---------------------------------------------------------------------------- read_page
+
+_TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
+_HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
+_RECORD_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".tsv"})
+#: Suffixes read_page knows; any other file is read as plain text.
+PAGE_SUFFIXES = _TEXT_SUFFIXES | _HTML_SUFFIXES | _RECORD_SUFFIXES | {".docx"}
+
+
+def read_page(
+    path: str | Path,
+    *,
+    root: str | Path | None = None,
+    text_column: str = "text",
+    encoding: str | None = None,
+    source: str | None = None,
+) -> tuple[list[Page], list[Issue]]:
+    """Read one file into pages; return ``(pages, issues)``.
+
+    ``Page.source`` is *source* if given, else *path* relative to *root* (POSIX style), else
+    *path* as given. A text, Markdown, HTML or .docx file gives one page (``record`` None);
+    a JSONL/JSON/CSV/TSV file gives one page per record (``record`` = 0-based line of a
+    JSONL file, 0-based data row of a CSV file, index in a JSON array), the text from
+    *text_column* and the other fields in ``meta``. A record that cannot be a page (bad
+    JSON, missing or empty text, wrong field count) is skipped and listed in *issues* as
+    ``(record, reason)``. An HTML page's ``<title>`` goes to ``meta["title"]``.
+
+    Raises :class:`~corpus_tools.errors.InputError`, with a short reason, when the whole
+    file cannot be read: unreadable, empty (0 bytes or whitespace only), binary, not
+    decodable, or a CSV without the text column.
+    """
+    path = Path(path)
+    if source is None:
+        source = path.relative_to(root).as_posix() if root is not None else path.as_posix()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"unreadable: {exc.strerror or exc}") from exc
+    if not data:
+        raise InputError("empty file (0 bytes)")
+    suffix = path.suffix.lower()
+    if suffix == ".docx":
+        text = _read_docx(data)
+        if not text.strip():
+            raise InputError("empty file (no text in the document)")
+        return [Page(source=source, text=text, encoding="docx")], []
+    if suffix in _HTML_SUFFIXES:
+        raw, name = _decode_html(data, encoding)
+        text, title = html_to_text(raw)
+        if not text.strip():
+            raise InputError("empty file (no visible text)")
+        return [Page(source=source, text=text, encoding=name,
+                     meta={"title": title} if title else {})], []
+    text, name = decode_bytes(data, encoding=encoding)
+    if not text.strip():
+        raise InputError("empty file (whitespace only)")
+    if suffix in (".jsonl", ".ndjson"):
+        return _read_jsonl(text, source, name, text_column)
+    if suffix == ".json":
+        return _read_json(text, source, name, text_column)
+    if suffix in (".csv", ".tsv"):
+        return _read_csv(text, source, name, text_column, "\t" if suffix == ".tsv" else ",")
+    return [Page(source=source, text=text, encoding=name)], []
+
+
+# ============================================================================ writing tables
