@@ -230,11 +230,14 @@ def metric_rules() -> MetricRules:
 
 def _compile_scanner(units: dict[str, _Unit], inner: list[str], after: list[str]) -> re.Pattern:
     d, cn, mag = _DIGIT, _CN_CHARS, "".join(MAGNITUDES)
-    digits_tail = rf"[{d}]*+(?:[.．][{d}]++|(?:,[0-9]{{3}}(?![0-9]))++)?{_MASK}*+"
+    # Thousands separators: comma, or a (thin / no-break) space as Hong Kong texts write
+    # them (3 500名); a head of at most three digits and at most five groups.
+    groups = r"(?:(?<![0-9]{4})[, \u00a0\u2009\u202f][0-9]{3}(?![0-9])){1,5}+"
+    digits_tail = rf"[{d}]*+(?:[.．][{d}]++|{groups}(?:[.．][{d}]++)?)?{_MASK}*+"
     # A run starts only where the character before cannot continue it (lookbehinds placed
     # after the first character keep the fast first-character scan of the regex engine).
     num_d = (
-        rf"(?:[{d}](?<![{d}{_MASK}].)(?<![{d}][.．,]..){digits_tail}"
+        rf"(?:[{d}](?<![{d}{_MASK}].)(?<![{d}][.．,].){digits_tail}"
         rf"|{_MASK}(?<![{d}{_MASK}].){_MASK}*+)"
         rf"(?:[{mag}]++(?:[{d}]++(?:[.．][{d}]++)?{_MASK}*+)?)*+"
     )

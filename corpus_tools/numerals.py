@@ -27,7 +27,8 @@ BIG_UNITS: dict[str, int] = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "
 MAGNITUDES: dict[str, int] = {**SMALL_UNITS, **BIG_UNITS}
 
 _FULLWIDTH = str.maketrans(
-    "".join(chr(0xFF10 + i) for i in range(10)) + "\uff0e\uff0c", "0123456789.,"
+    "".join(chr(0xFF10 + i) for i in range(10)) + "\uff0e\uff0c \u00a0\u2009\u202f",
+    "0123456789.,,,,,",
 )
 _TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)*|.", re.S)
 
