@@ -423,7 +423,7 @@ def _placeholder_re() -> re.Pattern[str]:
         except re.error as exc:
             raise ResourceError(f"{row.where()}: invalid pattern: {exc}") from exc
         firsts.append(body)
-        branches.append(f"(?<={first}){rest}")
+        branches.append(f"(?<={first})(?:{rest})")
     union = "".join(re.escape(c) for c in dict.fromkeys("".join(firsts)))
     return re.compile(f"[{union}](?:" + "|".join(branches) + ")")
 
@@ -462,7 +462,9 @@ _CHINESE_AT = re.compile(f"[{_HAN_BOX}{_CJK_PUNCT}]")
 _CHINESE_OR_DIGIT_AT = re.compile(f"[{_HAN_BOX}{_CJK_PUNCT}0-9\n]")
 _HAN_AT = re.compile(f"[{_HAN_BOX}]")
 _PAREN_EDGE_AT = re.compile(f"[{_CJK_PUNCT}\n,:;!?]")
-_PAREN_RE = re.compile(r"\(([^()\n]{0,80})\)")
+# Innermost pairs only (no parenthesis of either width inside), so that converting a pair
+# never exposes another one on a second pass: "((社)社)" → "(（社）社)".
+_PAREN_RE = re.compile(r"\(([^()（）\n]{0,80})\)")
 _PUNCT_RUN_RE = re.compile(r"[,:;!?][,:;!?]*")
 _PUNCT_TABLE = str.maketrans(",:;!?()", "，：；！？（）")
 
