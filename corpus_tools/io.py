@@ -63,10 +63,20 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 # Byte values that do not occur in text: C0 controls other than \t \n \v \f \r and ESC.
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
 _ENCODING_ALIASES = {
-    "gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "gb18030": "gb18030",
-    "big5": "big5", "cp950": "cp950", "big5hkscs": "big5hkscs", "big5-hkscs": "big5hkscs",
-    "utf8": "utf-8", "utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "utf16": "utf-16",
-    "utf-16": "utf-16", "utf-32": "utf-32",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "cp936": "gb18030",
+    "gb18030": "gb18030",
+    "big5": "big5",
+    "cp950": "cp950",
+    "big5hkscs": "big5hkscs",
+    "big5-hkscs": "big5hkscs",
+    "utf8": "utf-8",
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8-sig",
+    "utf16": "utf-16",
+    "utf-16": "utf-16",
+    "utf-32": "utf-32",
 }
 
 
@@ -113,7 +123,7 @@ def _common_hanzi() -> frozenset[str]:
 
 
 _NON_ASCII_RE = re.compile("[^\x00-\x7f]")
-_CJK_PUNCT = frozenset("，。、；：？！（）“”‘’《》【】「」『』…—～·　")
+_CJK_PUNCT = frozenset("，。、；：？！（）“”‘’《》【】「」『』…—～·　")  # noqa: RUF001
 
 
 def _chinese_score(text: str) -> float:
@@ -290,8 +300,9 @@ def html_to_text(html: str) -> tuple[str, str]:
     return text, title
 
 
-_META_CHARSET_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]{2,20})""",
-                              re.IGNORECASE)
+_META_CHARSET_RE = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]{2,20})""", re.IGNORECASE
+)
 
 
 def _decode_html(data: bytes, encoding: str | None) -> tuple[str, str]:
@@ -328,8 +339,9 @@ def _record_page(
     return Page(source=source, text=text, encoding=encoding, record=index, meta=meta)
 
 
-def _read_jsonl(text: str, source: str, encoding: str, text_column: str
-                ) -> tuple[list[Page], list[Issue]]:
+def _read_jsonl(
+    text: str, source: str, encoding: str, text_column: str
+) -> tuple[list[Page], list[Issue]]:
     pages: list[Page] = []
     issues: list[Issue] = []
     for index, line in enumerate(text.split("\n")):
@@ -348,8 +360,9 @@ def _read_jsonl(text: str, source: str, encoding: str, text_column: str
     return pages, issues
 
 
-def _read_json(text: str, source: str, encoding: str, text_column: str
-               ) -> tuple[list[Page], list[Issue]]:
+def _read_json(
+    text: str, source: str, encoding: str, text_column: str
+) -> tuple[list[Page], list[Issue]]:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -366,8 +379,9 @@ def _read_json(text: str, source: str, encoding: str, text_column: str
     return pages, issues
 
 
-def _read_csv(text: str, source: str, encoding: str, text_column: str, delimiter: str
-              ) -> tuple[list[Page], list[Issue]]:
+def _read_csv(
+    text: str, source: str, encoding: str, text_column: str, delimiter: str
+) -> tuple[list[Page], list[Issue]]:
     old_limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)  # a page's text may exceed the default 128 KiB
     try:
@@ -401,8 +415,9 @@ def _read_csv(text: str, source: str, encoding: str, text_column: str, delimiter
             if len(row) != len(header):
                 issues.append((index, f"{len(row)} fields, header has {len(header)}"))
                 continue
-            page = _record_page(source, encoding, index, dict(zip(header, row, strict=True)),
-                                text_column)
+            page = _record_page(
+                source, encoding, index, dict(zip(header, row, strict=True)), text_column
+            )
             if isinstance(page, str):
                 issues.append((index, page))
             else:
@@ -496,8 +511,9 @@ def read_page(
         text, title = html_to_text(raw)
         if not text.strip():
             raise InputError("empty file (no visible text)")
-        return [Page(source=source, text=text, encoding=name,
-                     meta={"title": title} if title else {})], []
+        return [
+            Page(source=source, text=text, encoding=name, meta={"title": title} if title else {})
+        ], []
     text, name = decode_bytes(data, encoding=encoding)
     if not text.strip():
         raise InputError("empty file (whitespace only)")

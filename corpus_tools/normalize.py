@@ -33,6 +33,7 @@ character class, so the regex engine skips quickly over text with nothing to fix
 '20□年□社区工作总结'
 """
 
+# ruff: noqa: RUF001, RUF002, RUF003 - this module is about full-width and look-alike characters
 from __future__ import annotations
 
 import functools

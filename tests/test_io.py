@@ -13,7 +13,9 @@ from corpus_tools.errors import InputError
 from corpus_tools.io import decode_bytes, html_to_text, read_page
 
 SIMPLIFIED = "社区工作总结\n一、基本情况\n全年开展志愿服务46场，服务群众5000余人次，同比增长12%。\n"
-TRADITIONAL = "社區工作總結\n一、基本情況\n全年開展誌願服務46場，服務群眾5000餘人次，同比增長12%。\n"
+TRADITIONAL = (
+    "社區工作總結\n一、基本情況\n全年開展誌願服務46場，服務群眾5000餘人次，同比增長12%。\n"
+)
 
 
 # ---------------------------------------------------------------- encodings
@@ -238,8 +240,9 @@ def test_html_unclosed_head() -> None:
 
 def test_html_without_visible_text(tmp_path: Path) -> None:
     path = tmp_path / "blank.html"
-    path.write_text("<html><head><title>空</title></head><body><script>1</script></body>",
-                    encoding="utf-8")
+    path.write_text(
+        "<html><head><title>空</title></head><body><script>1</script></body>", encoding="utf-8"
+    )
     with pytest.raises(InputError, match="no visible text"):
         read_page(path)
 
@@ -249,8 +252,10 @@ def test_html_without_visible_text(tmp_path: Path) -> None:
 
 def test_jsonl_records(tmp_path: Path) -> None:
     lines = [
-        json.dumps({"url": "http://a.cn/1", "title": "总结一", "text": "内容一", "n": 1},
-                   ensure_ascii=False),
+        json.dumps(
+            {"url": "http://a.cn/1", "title": "总结一", "text": "内容一", "n": 1},
+            ensure_ascii=False,
+        ),
         "",
         "{not json",
         json.dumps({"url": "http://a.cn/3", "title": "无正文"}, ensure_ascii=False),
@@ -276,8 +281,9 @@ def test_jsonl_records(tmp_path: Path) -> None:
 
 def test_jsonl_text_column(tmp_path: Path) -> None:
     path = tmp_path / "pages.jsonl"
-    path.write_text(json.dumps({"body": "正文", "text": "摘要"}, ensure_ascii=False),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps({"body": "正文", "text": "摘要"}, ensure_ascii=False), encoding="utf-8"
+    )
     pages, _ = read_page(path, text_column="body")
     assert pages[0].text == "正文" and pages[0].meta == {"text": "摘要"}
 
@@ -353,5 +359,5 @@ def test_docx(tmp_path: Path) -> None:
 def test_docx_not_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "fake.docx"
     path.write_text("社区", encoding="utf-8")
-    with pytest.raises(InputError, match="not a readable .docx"):
+    with pytest.raises(InputError, match=r"not a readable \.docx"):
         read_page(path)
