@@ -38,7 +38,9 @@ _RULE_FILE = "articles.tsv"
 _TITLE_MAX = 60
 _SENTENCE_END = re.compile(r"[。！？；!?;]")
 _LEAD = re.compile(r"[ \t\u3000]*(?:#{1,6}[ \t\u3000]*)?(?:\*\*)?")
-_TRAIL = re.compile(r"(?:\*\*)?[ \t\u3000\r]*$")
+_SPACES = " \t\u3000\r"
+# Characters of a line's content that marker rules see (a label and its number fit).
+_SCAN = 80
 _COLON = re.compile(r"[:：]")
 _TITLE_STRIP = " \t\u3000-—_:：·|\uff5c"
 # A lone marker (sequence of one) is accepted only with this little above it.
@@ -112,22 +114,26 @@ def _lines(text: str) -> Iterator[tuple[int, int, str]]:
         pos += len(line) + 1
 
 
-def _core(line: str) -> tuple[int, str]:
-    """Offset of the line's content after markdown/space prefix, and the content."""
+def _core(line: str) -> tuple[int, str, bool]:
+    """Offset of the line's content after its markdown/space prefix, the content folded to
+    simplified script (at most ``_SCAN`` characters of it), and whether it was cut there."""
     from .boilerplate import fold_text
 
     m = _LEAD.match(line)
     lead = m.end() if m else 0
-    rest = line[lead:]
-    rest = rest[: _TRAIL.search(rest).start()]  # type: ignore[union-attr]
-    return lead, fold_text(rest)
+    rest = line[lead:].rstrip(_SPACES)
+    if rest.endswith("**"):
+        rest = rest[:-2].rstrip(_SPACES)
+    truncated = len(rest) > _SCAN
+    return lead, fold_text(rest[:_SCAN]), truncated
 
 
-def _match(core: str) -> tuple[_Rule, re.Match[str]] | None:
-    if not core or len(core) > 400:
+def _match(core: str, truncated: bool = False) -> tuple[_Rule, re.Match[str]] | None:
+    """The first marker rule the line's content matches (only labels on a long line)."""
+    if not core:
         return None
     for rule in _rules():
-        if rule.kind == "skip":
+        if rule.kind == "skip" or (truncated and rule.kind != "label"):
             continue
         m = rule.pattern.fullmatch(core)
         if m is None:
@@ -146,17 +152,18 @@ def is_article_marker(line: str) -> bool:
     >>> is_article_marker("## 社区文明城市创建工作汇报篇二"), is_article_marker("二、存在的问题")
     (True, False)
     """
-    hit = _match(_core(require_str(line, what="line"))[1])
+    _lead, core, truncated = _core(require_str(line, what="line"))
+    hit = _match(core, truncated)
     return hit is not None and hit[0].kind == "title"
 
 
 def _markers(text: str) -> list[_Marker]:
     out = []
     for start, end, line in _lines(text):
-        if not line.strip() or len(line) > 600:
+        if not line or line.isspace():
             continue
-        lead, core = _core(line)
-        hit = _match(core)
+        lead, core, truncated = _core(line)
+        hit = _match(core, truncated)
         if hit is None:
             continue
         rule, m = hit
@@ -230,14 +237,15 @@ def _evident_title(text: str) -> tuple[str, int] | None:
 
     skips = [r.pattern for r in _rules() if r.kind == "skip"]
     for _start, end, line in _lines(text):
-        _lead, core = _core(line)
+        _lead, core, truncated = _core(line)
         title = core.strip(_TITLE_STRIP)
         if not title:
             continue
         if any(p.fullmatch(core) for p in skips):
             continue
         if (
-            len(title) <= _TITLE_MAX
+            not truncated
+            and len(title) <= _TITLE_MAX
             and not _SENTENCE_END.search(title)
             and "，" not in title
             and not core.endswith((":", "："))

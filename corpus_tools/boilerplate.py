@@ -8,6 +8,11 @@ matched against the rules in ``resources/boilerplate.tsv`` on a *folded* copy of
 character by character and never touches ``"\\n"``, so folded line *i* is raw line *i*; the
 record keeps the raw line.
 
+Speed: a rule with trigger words (column ``trigger``, literal words such as ``小编|小編``)
+is tried only on the lines where ``str.find`` sees one of its words; the other rules, one
+anchored alternation, only on lines of at most 160 characters (furniture is short, body
+paragraphs are long), so the page is never scanned by a slow pattern.
+
 Lines are the pieces between ``"\\n"`` characters; ``line_no`` is 1-based and a trailing
 ``"\\r"`` is left out of the recorded text. ``Stripped.text`` is the kept raw lines joined
 with ``"\\n"`` (blank lines are kept, CRLF survives).
@@ -34,7 +39,9 @@ Rule kinds (column ``kind``):
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -55,7 +62,7 @@ _SENTENCE_END = re.compile(r"[。！？；!?;]")
 _LIST_TITLE_MAX = 60
 # A lead-in paragraph wrapped over lines is followed at most this many lines each way.
 _LEAD_IN_MAX_LINES = 4
-# Rules without a trigger see only lines up to this many characters.
+# Rules without trigger words see only lines up to this many characters.
 _SHORT_LINE = 160
 
 
@@ -96,20 +103,33 @@ def fold_text(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _Keyword:
+    order: int
+    rid: str
+    pattern: re.Pattern[str]
+    words: tuple[str, ...]  # literal triggers, found with str.find on the raw page
+
+
+@dataclass(frozen=True, slots=True)
 class _Rules:
     protect: re.Pattern[str]
-    remove: re.Pattern[str]  # one alternation of every non-protect rule, a group per rule
+    plain: re.Pattern[str] | None  # one alternation of the rules without trigger words
+    order: dict[str, int]  # rule id → its place in the file (earlier wins)
+    keyword: tuple[_Keyword, ...]  # rules with trigger words
     kinds: dict[str, str]  # rule id → kind
-    trigger: re.Pattern[str] | None  # any rule's trigger, searched in a long raw line
+
+
+_PREFIX = r"[ ]*(?:#{1,6}[ ]*|[-*+][ ]+)?"
 
 
 @functools.cache
 def _rules() -> _Rules:
     rows = load_tsv(_RULE_FILE, required=("id", "kind", "pattern"))
     protect: list[str] = []
-    remove: list[str] = []
-    triggers: list[str] = []
+    plain: list[str] = []
+    keyword: list[_Keyword] = []
     kinds: dict[str, str] = {}
+    order: dict[str, int] = {}
     for row in rows:
         rid, kind, pattern = row["id"].strip(), row["kind"].strip(), row["pattern"]
         if kind not in _KINDS:
@@ -120,28 +140,27 @@ def _rules() -> _Rules:
             raise ResourceError(
                 f"{row.where()}: pattern of {rid!r} may span lines; use ' ' or [^\\n] instead"
             )
-        trigger = row.get("trigger").strip()
         try:
-            re.compile(pattern)
-            if trigger:
-                re.compile(trigger)
+            compiled = re.compile(_PREFIX + "(?:" + pattern + ")")
         except re.error as exc:
-            raise ResourceError(f"{row.where()}: regex of {rid!r} is invalid: {exc}") from exc
-        if trigger:
-            triggers.append(f"(?:{trigger})")
+            raise ResourceError(f"{row.where()}: pattern of {rid!r} is invalid: {exc}") from exc
+        words = tuple(w for w in row.get("trigger").split("|") if w.strip())
         kinds[rid] = kind
+        order[rid] = len(order)
         if kind == "protect":
             protect.append(f"(?:{pattern})")
+        elif words:
+            keyword.append(_Keyword(order[rid], rid, compiled, words))
         else:
-            remove.append(f"(?P<{rid}>{pattern})")
-    if not remove:
+            plain.append(f"(?P<{rid}>{pattern})")
+    if not plain and not keyword:
         raise ResourceError(f"corpus_tools/resources/{_RULE_FILE} has no removal rules")
-    prefix = r"[ ]*(?:#{1,6}[ ]*|[-*+][ ]+)?"
     return _Rules(
-        protect=re.compile(prefix + "(?:" + "|".join(protect or ["(?!)"]) + ")"),
-        remove=re.compile(prefix + "(?:" + "|".join(remove) + ")"),
+        protect=re.compile(_PREFIX + "(?:" + "|".join(protect or ["(?!)"]) + ")"),
+        plain=re.compile(_PREFIX + "(?:" + "|".join(plain) + ")") if plain else None,
+        order=order,
+        keyword=tuple(keyword),
         kinds=kinds,
-        trigger=re.compile("|".join(triggers)) if triggers else None,
     )
 
 
@@ -207,17 +226,25 @@ def strip_boilerplate(text: str) -> Stripped:
             f = folded_cache[i] = fold_text(raw_lines[i])
         return f
 
-    # Rules see short lines, and long lines holding a rule's trigger (furniture is short).
-    trigger = rules.trigger
     hit: dict[int, str] = {}  # 0-based line index → rule id (candidates)
-    for i, line in enumerate(raw_lines):
-        if len(line) > _SHORT_LINE and (trigger is None or trigger.search(line) is None):
-            continue
-        if not line or line.isspace():
-            continue
-        m = rules.remove.match(folded(i))
-        if m is not None and m.lastgroup is not None:
-            hit[i] = m.lastgroup
+    # Rules without trigger words see the short lines (furniture is short).
+    if rules.plain is not None:
+        plain = rules.plain.match
+        for i, line in enumerate(raw_lines):
+            if len(line) <= _SHORT_LINE and line and not line.isspace():
+                m = plain(folded(i))
+                if m is not None and m.lastgroup is not None:
+                    hit[i] = m.lastgroup
+    # Rules with trigger words see every line holding one of their words.
+    if rules.keyword:
+        starts = list(itertools.accumulate((len(line) + 1 for line in raw_lines), initial=0))
+        for kw in rules.keyword:
+            for i in _lines_with(text, kw.words, starts):
+                old = hit.get(i)
+                if old is not None and rules.order[old] < kw.order:
+                    continue
+                if kw.pattern.match(folded(i)):
+                    hit[i] = kw.rid
 
     removed: dict[int, str] = {}
     protected = functools.cache(lambda i: rules.protect.match(folded(i)) is not None)
@@ -283,6 +310,18 @@ def strip_boilerplate(text: str) -> Stripped:
         for i in sorted(removed)
     )
     return Stripped(text="\n".join(kept), removed=records)
+
+
+def _lines_with(text: str, words: tuple[str, ...], starts: list[int]) -> set[int]:
+    """0-based indexes of the lines of *text* that contain one of *words* (str.find)."""
+    found: set[int] = set()
+    for word in words:
+        pos = text.find(word)
+        while pos != -1:
+            i = bisect.bisect_right(starts, pos) - 1
+            found.add(i)
+            pos = text.find(word, starts[i + 1]) if i + 1 < len(starts) else -1
+    return found
 
 
 def _looks_like_article(folded_line: str) -> bool:

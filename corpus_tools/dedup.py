@@ -3,8 +3,9 @@
 **Across documents.** :func:`minhash_signature` hashes a document's character 5-grams after
 masking what template sites change between copies: every run of digits, Chinese numerals
 and placeholders (``2021``, ``20□``, ``十七``, ``□``) becomes one ``#``, and spaces and
-punctuation go. The signature is a MinHash (``num_perm`` values) computed with numpy from a
-fixed seed, so it is the same in every process and on every machine.
+punctuation go. The signature is a MinHash (``num_perm`` values; shingles hashed with a
+polynomial hash and splitmix64, permuted by multiply-shift hashing) computed with numpy
+from a fixed seed, so it is the same in every process and on every machine.
 :func:`find_duplicates` banks signatures into LSH bands (the scheme of datasketch's
 ``MinHashLSH``) and maps each near-duplicate to the first copy in the order given.
 
@@ -45,10 +46,10 @@ __all__ = [
 SHINGLE = 5
 #: Seed of the permutations: signatures from different runs are comparable.
 SEED = 20240501
-_PRIME = np.uint64((1 << 61) - 1)
+_SHIFT = np.uint64(32)
 _MAX = np.uint64((1 << 32) - 1)
 _EMPTY = np.uint64((1 << 32) - 1)
-_CHUNK = 20_000
+_CHUNK = 2_000  # shingles per block: small blocks stay in the CPU cache
 
 _NUMBERS = re.compile(
     "[0-9\uff10-\uff19\u3007零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟□xX_\uff3f.．%％]+"
@@ -62,8 +63,8 @@ _MIN_BLOCK_CHARS = 60
 @functools.cache
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     gen = np.random.RandomState(SEED)
-    a = gen.randint(1, int(_PRIME), size=num_perm, dtype=np.uint64)
-    b = gen.randint(0, int(_PRIME), size=num_perm, dtype=np.uint64)
+    a = gen.randint(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = gen.randint(0, 2**63, size=num_perm, dtype=np.uint64)
     return a, b
 
 
@@ -115,8 +116,10 @@ def minhash_signature(text: str, *, num_perm: int = 128) -> np.ndarray:
     hv = _shingle_hashes(text)
     with np.errstate(over="ignore"):
         for i in range(0, len(hv), _CHUNK):
-            part = hv[i : i + _CHUNK]
-            phv = ((np.outer(part, a) + b) % _PRIME) & _MAX
+            # multiply-shift hashing: the high 32 bits of a*x + b (mod 2**64)
+            phv = np.multiply.outer(hv[i : i + _CHUNK], a)
+            phv += b
+            phv >>= _SHIFT
             np.minimum(sig, phv.min(axis=0), out=sig)
     return sig
 
