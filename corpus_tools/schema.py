@@ -107,7 +107,7 @@ class Metric:
     sentence: str
 
 
-def as_row(record: Any, **extra: Any) -> dict[str, Any]:
+def as_row(record: Any, /, **extra: Any) -> dict[str, Any]:
     """A record as a table row (a dict), with *extra* columns in front.
 
     >>> as_row(RemovedLine(3, "相关文章", "related_list"), source="a.txt")
