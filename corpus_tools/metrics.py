@@ -237,11 +237,11 @@ def _compile_scanner(units: dict[str, _Unit], inner: list[str], after: list[str]
     # A run starts only where the character before cannot continue it (lookbehinds placed
     # after the first character keep the fast first-character scan of the regex engine).
     num_d = (
-        rf"(?:[{d}](?<![{d}{_MASK}].)(?<![{d}][.．,].){digits_tail}"
+        rf"(?:[{d}](?<![{d}{_MASK}{mag}].)(?<![{d}][.．,].){digits_tail}"
         rf"|{_MASK}(?<![{d}{_MASK}].){_MASK}*+)"
         rf"(?:[{mag}]++(?:[{d}]++(?:[.．][{d}]++)?{_MASK}*+)?)*+"
     )
-    num_c = rf"[{cn}](?<![{cn}].)[{cn}]*+"
+    num_c = rf"[{cn}](?<![{cn}{d}{_MASK}].)[{cn}]*+"
     num = rf"(?:{num_d}|{num_c})"
     num2 = rf"(?:[{d}]++(?:[.．][{d}]++)?(?:[{mag}]++(?:[{d}]++(?:[.．][{d}]++)?)?)*+|[{cn}]++)"
     sep = r"(?:--|——|－－|[至到~～\-－—\u2013〜])"
@@ -431,7 +431,13 @@ def _read(
                 quals.append(rules.qualifier_of[w])
                 start -= len(w)
                 break
-    if not masked and is_cn and all(c in _BARE_MAGNITUDES for c in num) and not quals:
+    if (
+        pct is None
+        and not masked
+        and is_cn
+        and all(c in _BARE_MAGNITUDES for c in num)
+        and not quals
+    ):
         return None  # 万元户, 千家万户, 亿元以上项目, 每万人口: a bare 万 is no count
     qualifier = next((q for q in _QUALIFIERS if q in quals), "exact")
     if value is not None and unit.factor != 1.0:

@@ -136,6 +136,8 @@ def test_long_runs_are_linear() -> None:
     assert extract_metrics("1," * 50_000) == []
     assert extract_metrics("一" * 100_000) == []
     assert len(extract_metrics("5户、" * 20_000)) == 20_000
+    for unit in ("1万", "万1", "1,1", "1 1", "1.", "1-", "1至", "□1", "一1", "百分之", "十百"):
+        extract_metrics(unit * 40_000)
 
 
 # ---------------------------------------------------------------- gold floors
