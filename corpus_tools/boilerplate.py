@@ -223,7 +223,7 @@ def strip_boilerplate(text: str) -> Stripped:
     def folded(i: int) -> str:
         f = folded_cache.get(i)
         if f is None:
-            f = folded_cache[i] = fold_text(raw_lines[i])
+            f = folded_cache[i] = fold_text(raw_lines[i]).rstrip()
         return f
 
     hit: dict[int, str] = {}  # 0-based line index → rule id (candidates)
