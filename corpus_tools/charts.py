@@ -54,6 +54,7 @@ _VALUE_LABELS = {
     "n_docs": "含该主题的文档数",
     "n_sections": "含该主题的段落（章节）数",
     "section_share": "该主题章节占比",
+    "hits_per_10k": "每万字主题词命中次数",
 }
 
 
@@ -110,7 +111,7 @@ def _fonts(ax: Any, prop: Any) -> None:
 
 def _group_col(freq: pd.DataFrame) -> str:
     known = {"theme", "n_sections", "n_docs", "docs_in_group", "share", "section_share",
-             "sections_in_group"}
+             "sections_in_group", "hits_per_10k"}
     cols = [c for c in freq.columns if c not in known]
     if not cols:
         raise SchemaError("frequency table has no group column: pass theme_frequency() output")
@@ -205,7 +206,7 @@ def theme_heatmap(freq: pd.DataFrame, ax: Any = None, *, by: str | None = None,
             for i in range(n_rows):
                 for j in range(n_cols):
                     v = data[i, j]
-                    text = f"{v:.0%}" if is_share else f"{v:g}"
+                    text = f"{v:.0%}" if is_share else f"{v:.3g}"
                     ax.text(j, i, text, ha="center", va="center", fontsize=7,
                             color="white" if v > 0.6 * vmax else "#222222",
                             fontproperties=prop)
@@ -325,8 +326,9 @@ def draw_charts(out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     charts = out / "charts"
     charts.mkdir(parents=True, exist_ok=True)
-    documents = _read(out, "documents", ("doc_id", "year", "doc_type", "duplicate_of"))
-    named = _read(out, "named_themes", ("doc_id", "section_id", "theme"))
+    documents = _read(out, "documents",
+                      ("doc_id", "year", "doc_type", "duplicate_of", "n_chars"))
+    named = _read(out, "named_themes", ("doc_id", "section_id", "theme", "hits"))
     assigned = _read(out, "section_themes", ("doc_id", "section_id", "theme_id"))
     themes = _read(out, "themes", ("theme_id", "label"))
     metrics = _read(out, "metrics", ("doc_id", "category"))
@@ -346,12 +348,13 @@ def draw_charts(out_dir: str | Path) -> list[Path]:
         years = documents["year"].dropna() if "year" in documents else pd.Series([])
         if years.nunique() > 1:
             by_year = theme_frequency(named, documents, by="year", sections=sections)
-            written += _save(theme_heatmap(by_year, value="section_share",
-                                           title="命名主题 × 年份（该主题章节占比）"),
+            value = "hits_per_10k" if "hits_per_10k" in by_year else "section_share"
+            written += _save(theme_heatmap(by_year, value=value,
+                                           title=f"命名主题 × 年份（{_VALUE_LABELS[value]}）"),
                              charts, "named_theme_by_year")
             written += _save(
-                theme_share_over_years(by_year, value="section_share",
-                                       title="命名主题随年份的变化（该主题章节占比）"),
+                theme_share_over_years(by_year, value=value,
+                                       title=f"命名主题随年份的变化（{_VALUE_LABELS[value]}）"),
                 charts, "named_theme_over_years")
     if assigned is not None and len(assigned) and themes is not None and len(themes):
         freq = theme_frequency(assigned, documents, by="doc_id", labels=themes)

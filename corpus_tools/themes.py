@@ -8,6 +8,9 @@ Discovered themes
     are sorted by ``doc_id, section_id`` first) and on ``random_state``: two fits give
     identical tables.
 
+    Sections of the pipeline are nested (a parent's text spans its children): each row is
+    fitted, assigned and scored on its *own* text, up to its first child (:func:`own_text`).
+
     Which rows are fitted: rows of duplicate documents are left out of fitting (they are
     still transformed and assigned). A document is a duplicate when ``documents_df`` (passed
     to :meth:`ThemeModel.fit`) has a non-null ``duplicate_of`` for it, or when the sections
@@ -59,6 +62,7 @@ from .tokens import tokenize
 
 __all__ = [
     "ThemeModel",
+    "own_text",
     "load_lexicon",
     "score_lexicon",
     "theme_frequency",
@@ -103,6 +107,60 @@ def _excluded_mask(sections: pd.DataFrame, documents: pd.DataFrame | None) -> np
             dup = documents.loc[documents["duplicate_of"].notna(), "doc_id"]
             mask |= sections["doc_id"].isin(set(dup)).to_numpy()
     return mask
+
+
+def own_text(sections_df: pd.DataFrame) -> pd.Series:
+    """Each section's own text: its text up to its first child section.
+
+    Sections of the pipeline are nested (a parent's text spans its children); themes are
+    fitted, assigned and scored on these non-overlapping pieces, so that no sentence is
+    counted twice. Without ``parent_id``/``start`` columns the text is taken as it is.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"doc_id": ["d", "d"], "section_id": ["1", "1.1"],
+    ...                    "parent_id": [None, "1"], "start": [0, 5], "end": [10, 10],
+    ...                    "text": ["一、总体。1、甲乙", "1、甲乙"]})
+    >>> own_text(df).tolist()
+    ['一、总体。', '1、甲乙']
+    """
+    text = sections_df["text"].fillna("").astype(str)
+    if (not {"doc_id", "section_id", "parent_id", "start"} <= set(sections_df.columns)
+            or sections_df.empty):
+        return text
+    kids = sections_df.loc[sections_df["parent_id"].notna(), ["doc_id", "parent_id", "start"]]
+    if kids.empty:
+        return text
+    first = kids.groupby(["doc_id", "parent_id"], sort=False)["start"].min()
+    key = pd.MultiIndex.from_arrays([sections_df["doc_id"], sections_df["section_id"]])
+    child_start = pd.Series(first.reindex(key).to_numpy(), index=sections_df.index)
+    cut = (child_start - pd.to_numeric(sections_df["start"], errors="coerce")).to_numpy()
+    out = [t if c != c or c < 0 else t[: int(c)] for t, c in zip(text, cut, strict=True)]
+    return pd.Series(out, index=sections_df.index, dtype=object)
+
+
+def _chunks(texts: list[str], max_chars: int) -> list[str]:
+    """Texts longer than *max_chars* cut into line-aligned pieces of about that size."""
+    if max_chars <= 0:
+        return texts
+    out: list[str] = []
+    for text in texts:
+        if len(text) <= max_chars:
+            out.append(text)
+            continue
+        piece: list[str] = []
+        size = 0
+        for line in text.splitlines(keepends=True):
+            while len(line) > max_chars:
+                out.append(line[:max_chars])
+                line = line[max_chars:]
+            if size + len(line) > max_chars and piece:
+                out.append("".join(piece))
+                piece, size = [], 0
+            piece.append(line)
+            size += len(line)
+        if piece:
+            out.append("".join(piece))
+    return out
 
 
 def _npmi(binary: Any, top: Sequence[Sequence[int]]) -> float:
@@ -154,6 +212,9 @@ class ThemeModel:
     min_df, max_df : document-frequency bounds of the TF-IDF vocabulary (relaxed to
         ``min_df=1, max_df=1.0`` when the corpus is too small for them).
     max_features : vocabulary cap.
+    max_chars : for fitting only, a section longer than this is cut into pieces of about
+        this size at line breaks (an unnumbered 30,000-character report would otherwise be
+        one blurred sample); sections are still assigned and counted whole.
     relevance : λ of the term ranking behind ``top_terms_`` and ``labels_``: terms are
         ranked by ``λ·log φ + (1-λ)·log(φ/p)`` (φ the theme's term distribution, p the
         corpus-wide one); 1.0 ranks by weight, the default 0.6 prefers distinctive terms.
@@ -189,6 +250,7 @@ class ThemeModel:
         max_df: float = 0.5,
         max_features: int | None = 20000,
         relevance: float = 0.6,
+        max_chars: int = 3000,
     ) -> None:
         self.n_themes = n_themes
         self.method = method
@@ -201,6 +263,7 @@ class ThemeModel:
         self.max_df = max_df
         self.max_features = max_features
         self.relevance = relevance
+        self.max_chars = max_chars
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -317,7 +380,7 @@ class ThemeModel:
         _require_columns(sections_df, ("doc_id", "section_id", "text"), "sections_df")
         df = self._ordered(sections_df)
         excluded = _excluded_mask(df, documents_df)
-        texts = df["text"].fillna("").astype(str)
+        texts = own_text(df)
         use = ~excluded & (texts.str.len() >= self.min_chars).to_numpy()
         fit_texts = texts[use].tolist()
         if not fit_texts:
@@ -325,29 +388,33 @@ class ThemeModel:
                 f"no sections to fit themes on: {len(df)} row(s), {int(excluded.sum())} of "
                 f"duplicate documents, none of the rest has {self.min_chars}+ characters"
             )
-        vec, X = self._vectorize(fit_texts)
-        nonempty = np.asarray(X.getnnz(axis=1) > 0)
-        X = X[nonempty]
+        vec, X = self._vectorize(_chunks(fit_texts, self.max_chars))
+        X = X[np.asarray(X.getnnz(axis=1) > 0)]
         binary = (X > 0).astype(np.int32).tocsc()
         self.coherence_: dict[int, float] = {}
         if self.n_themes is None:
             k, self.coherence_ = self._choose_k(X, binary)
         else:
             k = int(min(self.n_themes, X.shape[0], X.shape[1]))
-        est, H, W = self._factorize(X, k)
-        dominant = W.argmax(axis=1)
-        dominant[W.max(axis=1) <= 0] = -1
+        est, H, _ = self._factorize(X, k)
+        # Sizes and the themes kept come from the sections themselves (not their chunks),
+        # exactly as assign() will see them, so that no kept theme is empty.
+        X_sec = vec.transform(fit_texts)
+        W = self._weights(est, H, X_sec)
+        has = np.asarray(X_sec.getnnz(axis=1) > 0)
+        dominant = np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)[has]
         sizes = np.bincount(dominant[dominant >= 0], minlength=k)
         live = [i for i in range(k) if sizes[i] > 0 and H[i].max() > 0]
         if not live:  # every weight zero: one graceful theme from the mean profile
             H = np.asarray(X.mean(axis=0))
-            live, sizes = [0], np.array([X.shape[0]])
+            live, sizes = [0], np.array([int(has.sum())])
             est = None
         terms = vec.get_feature_names_out()
-        tops = [[t for t in row if np.isfinite(r[t])] for row, r in zip(
-            self._top(self._relevance(H[live]), self.n_top_terms),
-            self._relevance(H[live]), strict=True)]
-        order = sorted(range(len(live)), key=lambda i: (-sizes[live[i]], [terms[t] for t in tops[i]]))
+        rel = self._relevance(H[live])
+        tops = [[t for t in row if np.isfinite(r[t])]
+                for row, r in zip(self._top(rel, self.n_top_terms), rel, strict=True)]
+        order = sorted(range(len(live)),
+                       key=lambda i: (-sizes[live[i]], [terms[t] for t in tops[i]]))
         self.vectorizer_ = vec
         self._estimator = est
         self._components = H
@@ -356,8 +423,17 @@ class ThemeModel:
         self.top_terms_ = [[str(terms[t]) for t in tops[i]] for i in order]
         self.sizes_ = [int(sizes[live[i]]) for i in order]
         self.labels_ = self._labels(self.top_terms_)
-        self.n_fitted_ = int(X.shape[0])
+        self.n_fitted_ = int(has.sum())
         return self
+
+    def _weights(self, est: Any, H: np.ndarray, X: Any) -> np.ndarray:
+        if self.method == "kmeans":
+            return self._kmeans_weights(X, H)
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return np.asarray(est.transform(X))
 
     def _labels(self, top_terms: list[list[str]]) -> list[str]:
         labels: list[str] = []
@@ -390,17 +466,11 @@ class ThemeModel:
         (or are all 0 for a section without content words); columns are theme_ids."""
         self._check_fitted()
         _require_columns(sections_df, ("text",), "sections_df")
-        X = self.vectorizer_.transform(sections_df["text"].fillna("").astype(str).tolist())
+        X = self.vectorizer_.transform(own_text(sections_df).tolist())
         if self._estimator is None:
             W = np.asarray(X.sum(axis=1)).reshape(-1, 1)
-        elif self.method == "nmf":
-            from sklearn.exceptions import ConvergenceWarning
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                W = self._estimator.transform(X)
         else:
-            W = self._kmeans_weights(X, self._components)
+            W = self._weights(self._estimator, self._components, X)
         W = np.asarray(W)[:, self._columns] if self._estimator is not None else W
         total = W.sum(axis=1, keepdims=True)
         return np.divide(W, total, out=np.zeros_like(W, dtype=float), where=total > 0)
@@ -522,7 +592,8 @@ def score_lexicon(sections_df: pd.DataFrame,
     ``hits`` counts occurrences of the theme's seed terms in the section text (longest
     match first, no overlaps: 志愿服务队 counts once even if 志愿服务 is also a term);
     ``score`` is hits per 1,000 characters. Only rows with ``hits >= min_hits`` are
-    returned: that is the coding rule (pass ``min_hits=1`` to see every hit).
+    returned: that is the coding rule (pass ``min_hits=1`` to see every hit). Nested
+    sections are scored on their own text (see :func:`own_text`), so no hit counts twice.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"doc_id": ["d"], "section_id": ["1"],
@@ -538,7 +609,7 @@ def score_lexicon(sections_df: pd.DataFrame,
     records: list[tuple[Any, Any, str, float, int]] = []
     names = list(lex)
     for doc_id, section_id, text in zip(sections_df["doc_id"], sections_df["section_id"],
-                                        sections_df["text"], strict=True):
+                                        own_text(sections_df), strict=True):
         if not isinstance(text, str) or not text:
             continue
         counts: dict[str, int] = {}
@@ -582,6 +653,11 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
     (``doc_id, section_id``) in the group when given, else the distinct sections of the
     group that appear in *assignments* (sections with any theme).
 
+    With lexicon scores (a ``hits`` column) and a ``n_chars`` column in *documents*, a
+    ``hits_per_10k`` column gives the theme's seed-term hits per 10,000 characters of the
+    group's documents: independent of how documents were cut into sections and of their
+    length (hits of rows below the ``min_hits`` rule are not in the table, so it is a floor).
+
     >>> import pandas as pd
     >>> docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "year": [2020, 2020, 2021]})
     >>> hits = pd.DataFrame({"doc_id": ["a", "a", "c"], "section_id": ["1", "2", "1"],
@@ -594,7 +670,7 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
     if theme_col is None:
         theme_col = "theme" if "theme" in assignments.columns else "theme_id"
     _require_columns(assignments, ("doc_id", theme_col), "assignments")
-    a = assignments[[c for c in dict.fromkeys(("doc_id", "section_id", theme_col, by))
+    a = assignments[[c for c in dict.fromkeys(("doc_id", "section_id", theme_col, by, "hits"))
                      if c in assignments.columns]].copy()
     a = a.rename(columns={theme_col: "theme"}) if theme_col != "theme" else a
     if labels is not None:
@@ -643,8 +719,20 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
     out["sections_in_group"] = out["_g"].map(per_group).fillna(0).astype("int64")
     out["section_share"] = (out["n_sections"] / out["sections_in_group"].where(
         out["sections_in_group"] > 0)).fillna(0.0).round(6)
+    if "hits" in assignments.columns and documents is not None and "n_chars" in documents:
+        chars = documents[documents["doc_id"].isin(set(docs["doc_id"]))]
+        chars = chars.drop_duplicates("doc_id")
+        chars_per_group = pd.to_numeric(chars["n_chars"], errors="coerce").fillna(0).groupby(
+            _group_keys(chars[by]).to_numpy()).sum()
+        total_hits = a.groupby(["_g", "theme"], sort=False)["hits"].sum()
+        out["hits_per_10k"] = (
+            total_hits.reindex(pd.MultiIndex.from_frame(out[["_g", "theme"]])).fillna(0)
+            .to_numpy() * 10000.0 / out["_g"].map(chars_per_group).replace(0, np.nan).to_numpy()
+        )
+        out["hits_per_10k"] = out["hits_per_10k"].fillna(0.0).round(4)
     out = out.rename(columns={"_g": by})
-    return out[[by, *FREQUENCY_COLUMNS]].reset_index(drop=True)
+    extra = ["hits_per_10k"] if "hits_per_10k" in out.columns else []
+    return out[[by, *FREQUENCY_COLUMNS, *extra]].reset_index(drop=True)
 
 
 def _group_keys(values: pd.Series) -> pd.Series:

@@ -289,3 +289,34 @@ def test_run_themes_writes_tables(tmp_path: Path, corpus: pd.DataFrame) -> None:
 def test_run_themes_without_tables_is_schema_error(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="corpus-tools run"):
         run_themes(tmp_path)
+
+
+def test_nested_sections_are_counted_once() -> None:
+    doc = "一、志愿服务\n组织志愿者开展志愿服务。\n1、学雷锋\n学雷锋志愿服务队走访慰问。\n"
+    child_start = doc.index("1、")
+    df = pd.DataFrame({
+        "doc_id": ["d", "d"], "section_id": ["1", "1.1"], "parent_id": [None, "1"],
+        "start": [0, child_start], "end": [len(doc), len(doc)],
+        "text": [doc, doc[child_start:]],
+    })
+    hits = score_lexicon(df, {"志愿服务": ["志愿服务", "志愿者", "学雷锋"]}, min_hits=1)
+    # parent's own text: 志愿服务 ×2 + 志愿者; child: 学雷锋 ×2 + 志愿服务 (in 志愿服务队)
+    assert hits.set_index("section_id")["hits"].to_dict() == {"1": 3, "1.1": 3}
+
+
+def test_hits_per_10k_is_independent_of_sectioning() -> None:
+    docs = pd.DataFrame({"doc_id": ["a", "b"], "year": [2020, 2021], "n_chars": [1000, 4000]})
+    hits = pd.DataFrame({"doc_id": ["a", "b", "b"], "section_id": ["1", "1", "2"],
+                         "theme": ["党建"] * 3, "hits": [2, 2, 2]})
+    freq = theme_frequency(hits, docs, by="year").set_index("year")
+    assert freq.loc[2020, "hits_per_10k"] == pytest.approx(20.0)
+    assert freq.loc[2021, "hits_per_10k"] == pytest.approx(10.0)
+
+
+def test_long_sections_are_chunked_for_fitting_but_counted_whole() -> None:
+    lines = [f"社区{w}，开展{w}。\n" for w in
+             ["志愿服务", "走访慰问", "困难群众", "卫生死角", "垃圾分类", "背街小巷"] * 40]
+    df = pd.DataFrame({"doc_id": ["a", "b"], "section_id": ["0", "0"],
+                       "text": ["".join(lines), "".join(lines[::-1])]})
+    model = ThemeModel(n_themes=2, max_chars=300).fit(df)
+    assert sum(model.sizes_) == 2 == model.n_fitted_
