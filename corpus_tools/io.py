@@ -96,7 +96,11 @@ def _binary_reason(data: bytes) -> str | None:
     sample = data[:65536]
     nul = sample.count(0)
     if nul:
-        return f"binary file: {max(1, round(100 * nul / len(sample)))}% NUL bytes"
+        share = nul / len(sample)
+        # NUL bytes (nearly) all at even or all at odd offsets: UTF-16 without a BOM.
+        utf16 = max(sample[0::2].count(0), sample[1::2].count(0)) >= 0.9 * nul
+        hint = " (UTF-16 without a byte-order mark is not supported)" if utf16 else ""
+        return f"binary file: {max(1, round(100 * share))}% NUL bytes{hint}"
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if controls > 0.05 * len(sample):
         return f"binary file: {round(100 * controls / len(sample))}% control bytes"
@@ -493,7 +497,10 @@ def read_page(
     """
     path = Path(path)
     if source is None:
-        source = path.relative_to(root).as_posix() if root is not None else path.as_posix()
+        try:
+            source = (path.relative_to(root) if root is not None else path).as_posix()
+        except ValueError:  # not under root
+            source = path.as_posix()
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -4,18 +4,23 @@ Implements PAGES.md §2. :func:`normalize_text` runs, in this order:
 
 1. spaces: ``\\r\\n`` → ``\\n``; literal ``<U+00A0>`` tokens, zero-width and control
    characters go; no-break, ideographic and other spaces become one space;
-2. widths: full-width digits and letters become ASCII, and so do the signs inside a
-   number (``９．１％`` → ``9.1%``); URLs are then set aside until the end;
+2. widths: full-width digits and letters become ASCII; URLs and e-mail addresses are
+   then set aside until the end;
 3. script: traditional text becomes simplified with OpenCC ``t2s``, only where needed
    (see below);
 4. conversion artifacts left by machine conversion (``壹是统壹部署`` → ``一是统一部署``),
    from ``resources/artifacts.tsv``;
 5. Markdown residue: ``#`` headings, list dashes, ``**bold**``, ``\\_`` escapes;
 6. spaces again: runs collapse, lines are stripped, blank-line runs collapse to one;
+   then the signs inside a number become ASCII (``９．１％`` → ``9.1%``);
 7. placeholders (``20xx``, ``__社区``, ``* * *`` …) each become one ``□``, from
    ``resources/placeholders.tsv``;
 8. quotation marks lost as ``?`` (``按区?双创?周评`` → ``按区“双创”周评``);
 9. ASCII ``, : ; ( ) ! ?`` between Chinese characters become full-width.
+
+Each step only ever sees what the steps before it produced, and no step creates work for
+an earlier one (a new □ can, for the placeholder step itself, which repeats until stable),
+which is what makes the whole idempotent.
 
 Speed: text that is already simplified never meets the pure-Python t2s converter. A page
 is converted whole only when :func:`detect_script` calls it traditional; otherwise only the
@@ -124,8 +129,12 @@ _NUMBER_SIGN_RE = re.compile(
 _NUMBER_SIGN_TABLE = str.maketrans("．：／％＋－", ".:/%+-")
 
 
-def _fix_widths(text: str) -> str:
-    text = _FULLWIDTH_ALNUM_RE.sub(lambda m: m.group().translate(_FULLWIDTH_TABLE), text)
+def _fix_alnum_widths(text: str) -> str:
+    return _FULLWIDTH_ALNUM_RE.sub(lambda m: m.group().translate(_FULLWIDTH_TABLE), text)
+
+
+def _fix_number_signs(text: str) -> str:
+    # Runs after the Markdown and space steps, which can bring a sign next to a digit.
     return _NUMBER_SIGN_RE.sub(lambda m: m.group().translate(_NUMBER_SIGN_TABLE), text)
 
 
@@ -529,12 +538,13 @@ def normalize_text(text: str) -> str:
     """
     text = require_str(text)
     text = _clean_spaces(text)
-    text = _fix_widths(text)
+    text = _fix_alnum_widths(text)
     text, mask, urls = _mask_urls(text)
     text = _to_simplified(text)
     text = _fix_artifacts(text)
     text = _strip_markdown(text)
     text = _tidy_lines(text)
+    text = _fix_number_signs(text)
     text = _blank_placeholders(text)
     text = _restore_quotes(text)
     text = _widen_punctuation(text)
