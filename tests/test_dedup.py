@@ -137,3 +137,9 @@ def test_property_never_raises(text: str) -> None:
     assert sig.shape == (128,)
     kept, _removed = remove_repeated_blocks(text)
     assert len(kept) <= len(text)
+
+
+def test_repeated_links_stay() -> None:
+    text = "参考链接：\nhttps://bbs.example.org/viewthread.php?tid=1508&extra=page%3D1\n正文。\n"
+    text += "https://bbs.example.org/viewthread.php?tid=1508&extra=page%3D1"
+    assert remove_repeated_blocks(text) == (text, [])
