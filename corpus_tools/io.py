@@ -97,8 +97,8 @@ def _binary_reason(data: bytes) -> str | None:
     nul = sample.count(0)
     if nul:
         share = nul / len(sample)
-        # NUL bytes (nearly) all at even or all at odd offsets: UTF-16 without a BOM.
-        utf16 = max(sample[0::2].count(0), sample[1::2].count(0)) >= 0.9 * nul
+        # NUL bytes mostly at even or mostly at odd offsets: UTF-16 without a BOM.
+        utf16 = max(sample[0::2].count(0), sample[1::2].count(0)) >= 0.75 * nul
         hint = " (UTF-16 without a byte-order mark is not supported)" if utf16 else ""
         return f"binary file: {max(1, round(100 * share))}% NUL bytes{hint}"
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
