@@ -55,7 +55,7 @@ _NUMBERS = re.compile(
     "[0-9\uff10-\uff19\u3007零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟□xX_\uff3f.．%％]+"
 )
 _DROP = re.compile(r"[\W_]+")
-_HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN = re.compile(r"[\u3400-\u9fff]+")
 _REPEAT_RULE = "repeated_block"
 # A repeated run of paragraphs is removed when it holds at least this many characters.
 _MIN_BLOCK_CHARS = 60
@@ -258,7 +258,7 @@ def remove_repeated_blocks(
         chars = 0
         while j < n and (repeated[j] or not keys[j]):
             if repeated[j]:
-                chars += len(_HAN.findall(keys[j]))
+                chars += sum(map(len, _HAN.findall(keys[j])))
                 last = j
             j += 1
         if chars >= min_chars:
