@@ -365,13 +365,23 @@ def _artifact_rules() -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
     return re.compile("|".join(re.escape(k) for k in keys)), table
 
 
+_CAPITAL_HEADING_RE = re.compile("\n *[贰貳]、")
+
+
 def _fix_artifacts(text: str) -> str:
     pattern, table = _artifact_rules()
+    # Headings numbered in capitals (壹、 … 贰、 …) keep their 壹 when a 贰、 heading exists.
+    capital_headings = _CAPITAL_HEADING_RE.search("\n" + text) is not None
 
     def repl(m: re.Match[str]) -> str:
         replace, context = table[m.group()]
-        if context == "not_financial" and _in_amount(m.string, m.start(), m.end()):
-            return m.group()
+        if context == "not_financial":
+            start, end = m.span()
+            if _in_amount(m.string, start, end):
+                return m.group()
+            if capital_headings and m.string.startswith("、", end):
+                if start == 0 or m.string[start - 1] in "\n ":
+                    return m.group()
         return replace
 
     return pattern.sub(repl, text)
