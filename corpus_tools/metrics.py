@@ -292,7 +292,7 @@ def extract_metrics(text: str) -> list[Metric]:
     sent_cache: tuple[int, int, str] = (-1, -1, "")
     for m in rules.scan.finditer(text):
         try:
-            found = _read(text, m, rules, out, last_end)
+            found = _read(text, m, rules, last_end)
         except (ValueError, OverflowError, ArithmeticError) as exc:  # pragma: no cover
             log.debug("metric candidate %r skipped: %s", m.group(), exc)
             continue
@@ -348,7 +348,7 @@ def extract_metrics(text: str) -> list[Metric]:
 
 
 def _read(
-    text: str, m: re.Match[str], rules: MetricRules, out: list[Metric], last_end: int
+    text: str, m: re.Match[str], rules: MetricRules, last_end: int
 ) -> tuple[int, int, float | None, float | None, _Unit, str, bool] | None:
     """Validate one scanner match; return its fields or ``None`` when it is no metric."""
     quals: list[str] = []
