@@ -113,15 +113,21 @@ def minhash_signature(text: str, *, num_perm: int = 128) -> np.ndarray:
     if not isinstance(num_perm, int) or num_perm < 1:
         raise InputError(f"num_perm must be a positive int, got {num_perm!r}")
     a, b = _permutations(num_perm)
-    sig = np.full(num_perm, _EMPTY, dtype=np.uint64)
     hv = _shingle_hashes(text)
+    if not len(hv):
+        return np.full(num_perm, _EMPTY, dtype=np.uint64)
+    best = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
+    buf = np.empty((min(_CHUNK, len(hv)), num_perm), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for i in range(0, len(hv), _CHUNK):
-            # multiply-shift hashing: the high 32 bits of a*x + b (mod 2**64)
-            phv = np.multiply.outer(hv[i : i + _CHUNK], a)
-            phv += b
-            phv >>= _SHIFT
-            np.minimum(sig, phv.min(axis=0), out=sig)
+            # multiply-shift hashing: the high 32 bits of a*x + b (mod 2**64); the shift
+            # is monotone, so it is applied once to the minimum
+            part = hv[i : i + _CHUNK]
+            out = buf[: len(part)]
+            np.multiply(part[:, None], a, out=out)
+            out += b
+            np.minimum(best, out.min(axis=0), out=best)
+    sig = best >> _SHIFT
     return sig
 
 
