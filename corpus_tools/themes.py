@@ -209,8 +209,8 @@ class ThemeModel:
     n_top_terms : terms kept per theme in ``top_terms_``.
     label_terms : terms joined with ``·`` into a theme's label.
     min_chars : sections shorter than this are not used for fitting (still assigned).
-    min_df, max_df : document-frequency bounds of the TF-IDF vocabulary (relaxed to
-        ``min_df=1, max_df=1.0`` when the corpus is too small for them).
+    min_df, max_df : document-frequency bounds of the TF-IDF vocabulary (not applied below
+        50 fitted samples, nor when they would leave fewer than two terms).
     max_features : vocabulary cap.
     max_chars : for fitting only, a section longer than this is cut into pieces of about
         this size at line breaks (an unnumbered 30,000-character report would otherwise be
@@ -279,9 +279,9 @@ class ThemeModel:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         n = len(texts)
-        attempts = [(self.min_df, self.max_df)]
-        if n < 20 or self.min_df != 1 or self.max_df != 1.0:
-            attempts.append((1, 1.0))
+        # Below 50 samples document-frequency bounds throw away most of the vocabulary.
+        attempts = [(self.min_df, self.max_df)] if n >= 50 else []
+        attempts.append((1, 1.0))
         last: Exception | None = None
         for min_df, max_df in attempts:
             vec = TfidfVectorizer(
@@ -289,7 +289,7 @@ class ThemeModel:
                 lowercase=False,
                 token_pattern=None,
                 min_df=min_df,
-                max_df=max_df if n >= 20 else 1.0,
+                max_df=max_df,
                 max_features=self.max_features,
                 sublinear_tf=True,
                 dtype=np.float64,
