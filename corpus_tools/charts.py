@@ -37,18 +37,23 @@ from .errors import SchemaError
 
 __all__ = [
     "cjk_font",
+    "draw_charts",
+    "metrics_by_category",
     "theme_frequency_bar",
     "theme_heatmap",
     "theme_share_over_years",
-    "metrics_by_category",
-    "draw_charts",
 ]
 
 log = logging.getLogger(__name__)
 
 _FONT_FILE = "NotoSansCJKsc-Regular.otf"
-_GROUP_LABELS = {"year": "年份", "doc_type": "文档类型", "place": "地区", "doc_id": "文档",
-                 "source": "来源"}
+_GROUP_LABELS = {
+    "year": "年份",
+    "doc_type": "文档类型",
+    "place": "地区",
+    "doc_id": "文档",
+    "source": "来源",
+}
 _VALUE_LABELS = {
     "share": "含该主题的文档占比",
     "n_docs": "含该主题的文档数",
@@ -61,9 +66,8 @@ _VALUE_LABELS = {
 @functools.cache
 def cjk_font() -> Any:
     """FontProperties of the bundled CJK font (registered with matplotlib on first call)."""
-    from matplotlib import font_manager
-
     import mplfonts
+    from matplotlib import font_manager
 
     path = Path(mplfonts.__file__).parent / "fonts" / _FONT_FILE
     if not path.exists():  # pragma: no cover - depends on the mplfonts wheel
@@ -78,12 +82,14 @@ def _cjk_context() -> Iterator[Any]:
 
     prop = cjk_font()
     family = prop.get_name()
-    with matplotlib.rc_context({
-        "font.family": "sans-serif",
-        "font.sans-serif": [family, "DejaVu Sans"],
-        "axes.unicode_minus": False,
-        "svg.fonttype": "path",
-    }):
+    with matplotlib.rc_context(
+        {
+            "font.family": "sans-serif",
+            "font.sans-serif": [family, "DejaVu Sans"],
+            "axes.unicode_minus": False,
+            "svg.fonttype": "path",
+        }
+    ):
         yield prop
 
 
@@ -110,8 +116,16 @@ def _fonts(ax: Any, prop: Any) -> None:
 
 
 def _group_col(freq: pd.DataFrame) -> str:
-    known = {"theme", "n_sections", "n_docs", "docs_in_group", "share", "section_share",
-             "sections_in_group", "hits_per_10k"}
+    known = {
+        "theme",
+        "n_sections",
+        "n_docs",
+        "docs_in_group",
+        "share",
+        "section_share",
+        "sections_in_group",
+        "hits_per_10k",
+    }
     cols = [c for c in freq.columns if c not in known]
     if not cols:
         raise SchemaError("frequency table has no group column: pass theme_frequency() output")
@@ -141,9 +155,15 @@ def _short(label: Any, width: int = 18) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def theme_frequency_bar(freq: pd.DataFrame, ax: Any = None, *, value: str = "share",
-                        top: int | None = 20, title: str | None = None,
-                        color: str = "#3b6ea5") -> Any:
+def theme_frequency_bar(
+    freq: pd.DataFrame,
+    ax: Any = None,
+    *,
+    value: str = "share",
+    top: int | None = 20,
+    title: str | None = None,
+    color: str = "#3b6ea5",
+) -> Any:
     """Horizontal bars, one per theme, largest on top.
 
     *value* is ``share`` (documents with the theme / documents, pooled over groups),
@@ -175,14 +195,22 @@ def _percent() -> Any:
     return PercentFormatter(xmax=1.0, decimals=0)
 
 
-def theme_heatmap(freq: pd.DataFrame, ax: Any = None, *, by: str | None = None,
-                  value: str = "share", title: str | None = None, cmap: str = "Blues",
-                  annotate: bool | None = None) -> Any:
-    """Theme × group heat map of *value* (``share`` by default), with a colour bar."""
+def theme_heatmap(
+    freq: pd.DataFrame,
+    ax: Any = None,
+    *,
+    by: str | None = None,
+    value: str = "share",
+    title: str | None = None,
+    cmap: str = "Blues",
+    annotate: bool | None = None,
+) -> Any:
+    """Theme-by-group heat map of *value* (``share`` by default), with a colour bar."""
     _require(freq, ("theme", value))
     by = by or _group_col(freq)
-    table = freq.pivot_table(index="theme", columns=by, values=value, aggfunc="sum",
-                             sort=False, fill_value=0)
+    table = freq.pivot_table(
+        index="theme", columns=by, values=value, aggfunc="sum", sort=False, fill_value=0
+    )
     order = table.mean(axis=1).sort_values(ascending=False, kind="stable").index
     table = table.loc[order]
     data = table.to_numpy(dtype=float)
@@ -190,44 +218,64 @@ def theme_heatmap(freq: pd.DataFrame, ax: Any = None, *, by: str | None = None,
     if annotate is None:
         annotate = n_rows * n_cols <= 300
     with _cjk_context() as prop:
-        ax = _new_ax(ax, (min(16.0, max(5.0, 0.32 * n_cols + 3.5)),
-                          min(14.0, max(3.0, 0.36 * n_rows + 1.5))))
+        ax = _new_ax(
+            ax, (min(16.0, max(5.0, 0.32 * n_cols + 3.5)), min(14.0, max(3.0, 0.36 * n_rows + 1.5)))
+        )
         is_share = value in ("share", "section_share")
         peak = float(data.max()) if data.size else 0.0
         vmax = 1.0 if value == "share" else (min(1.0, peak) if is_share else peak) or 1.0
-        image = ax.imshow(data, aspect="auto", cmap=cmap, vmin=0, vmax=vmax,
-                          interpolation="nearest")
+        image = ax.imshow(
+            data, aspect="auto", cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest"
+        )
         ax.set_yticks(np.arange(n_rows), [_short(t) for t in table.index])
-        ax.set_xticks(np.arange(n_cols), [_short(c, 12) for c in table.columns],
-                      rotation=90 if n_cols > 12 else 45 if n_cols > 5 else 0,
-                      ha="center" if n_cols > 12 or n_cols <= 5 else "right")
+        ax.set_xticks(
+            np.arange(n_cols),
+            [_short(c, 12) for c in table.columns],
+            rotation=90 if n_cols > 12 else 45 if n_cols > 5 else 0,
+            ha="center" if n_cols > 12 or n_cols <= 5 else "right",
+        )
         ax.set_xlabel(_GROUP_LABELS.get(str(by), str(by)))
         if annotate:
             for i in range(n_rows):
                 for j in range(n_cols):
                     v = data[i, j]
                     text = f"{v:.0%}" if is_share else f"{v:.3g}"
-                    ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                            color="white" if v > 0.6 * vmax else "#222222",
-                            fontproperties=prop)
+                    ax.text(
+                        j,
+                        i,
+                        text,
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if v > 0.6 * vmax else "#222222",
+                        fontproperties=prop,
+                    )
         bar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
         bar.set_label(_VALUE_LABELS.get(value, value), fontproperties=prop)
         for label in bar.ax.get_yticklabels():
             label.set_fontproperties(prop)
-        ax.set_title(title or f"主题 × {_GROUP_LABELS.get(str(by), by)}", fontproperties=prop)
+        ax.set_title(title or f"各{_GROUP_LABELS.get(str(by), by)}的主题分布", fontproperties=prop)
         _fonts(ax, prop)
     return ax
 
 
-def theme_share_over_years(freq: pd.DataFrame, ax: Any = None, *, by: str = "year",
-                           value: str = "share", themes: Sequence[str] | None = None,
-                           top: int = 6, title: str | None = None) -> Any:
+def theme_share_over_years(
+    freq: pd.DataFrame,
+    ax: Any = None,
+    *,
+    by: str = "year",
+    value: str = "share",
+    themes: Sequence[str] | None = None,
+    top: int = 6,
+    title: str | None = None,
+) -> Any:
     """One line per theme: *value* per year. Default themes: the *top* by mean value."""
     _require(freq, ("theme", by, value))
     data = freq[freq[by].notna()]
     data = data[pd.to_numeric(data[by], errors="coerce").notna()]
-    table = data.pivot_table(index=by, columns="theme", values=value, aggfunc="sum",
-                             sort=True, fill_value=0)
+    table = data.pivot_table(
+        index=by, columns="theme", values=value, aggfunc="sum", sort=True, fill_value=0
+    )
     table.index = pd.to_numeric(table.index)
     table = table.sort_index()
     if themes is None:
@@ -236,8 +284,14 @@ def theme_share_over_years(freq: pd.DataFrame, ax: Any = None, *, by: str = "yea
     with _cjk_context() as prop:
         ax = _new_ax(ax, (9.0, 4.8))
         for theme in themes:
-            ax.plot(table.index, table[theme].to_numpy(dtype=float), marker="o",
-                    markersize=3, linewidth=1.4, label=_short(theme))
+            ax.plot(
+                table.index,
+                table[theme].to_numpy(dtype=float),
+                marker="o",
+                markersize=3,
+                linewidth=1.4,
+                label=_short(theme),
+            )
         ax.set_xlabel(_GROUP_LABELS.get(str(by), str(by)))
         ax.set_ylabel(_VALUE_LABELS.get(value, value))
         if value in ("share", "section_share"):
@@ -255,8 +309,14 @@ def theme_share_over_years(freq: pd.DataFrame, ax: Any = None, *, by: str = "yea
     return ax
 
 
-def metrics_by_category(metrics_df: pd.DataFrame, ax: Any = None, *, top: int | None = 15,
-                        title: str | None = None, color: str = "#c0504d") -> Any:
+def metrics_by_category(
+    metrics_df: pd.DataFrame,
+    ax: Any = None,
+    *,
+    top: int | None = 15,
+    title: str | None = None,
+    color: str = "#c0504d",
+) -> Any:
     """Horizontal bars: number of metrics per ``category`` (and documents reporting it)."""
     _require(metrics_df, ("category",))
     cat = metrics_df["category"].fillna("").astype(str).replace("", "(未分类)")
@@ -271,8 +331,14 @@ def metrics_by_category(metrics_df: pd.DataFrame, ax: Any = None, *, top: int | 
         if "doc_id" in metrics_df.columns:
             docs = metrics_df.assign(_c=cat).groupby("_c")["doc_id"].nunique()
             for y, name in enumerate(counts.index):
-                ax.text(counts[name], y, f" {int(docs.get(name, 0))} 篇", va="center",
-                        fontsize=8, fontproperties=prop)
+                ax.text(
+                    counts[name],
+                    y,
+                    f" {int(docs.get(name, 0))} 篇",
+                    va="center",
+                    fontsize=8,
+                    fontproperties=prop,
+                )
         ax.set_xlabel("指标数（条）")
         ax.set_title(title or "各类指标数量", fontproperties=prop)
         ax.grid(axis="x", alpha=0.3)
@@ -318,7 +384,7 @@ def draw_charts(out_dir: str | Path) -> list[Path]:
     """Draw the charts of the tables in *out_dir* into ``out_dir/charts/`` (PNG and SVG).
 
     Charts (each only when its tables are there): named-theme frequency, discovered-theme
-    frequency, named theme × document type, named-theme share by year (heat map and lines),
+    frequency, named theme by document type, named-theme share by year (heat map and lines),
     metrics by category. Returns the paths written.
     """
     from .themes import theme_frequency
@@ -326,8 +392,7 @@ def draw_charts(out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     charts = out / "charts"
     charts.mkdir(parents=True, exist_ok=True)
-    documents = _read(out, "documents",
-                      ("doc_id", "year", "doc_type", "duplicate_of", "n_chars"))
+    documents = _read(out, "documents", ("doc_id", "year", "doc_type", "duplicate_of", "n_chars"))
     named = _read(out, "named_themes", ("doc_id", "section_id", "theme", "hits"))
     assigned = _read(out, "section_themes", ("doc_id", "section_id", "theme_id"))
     themes = _read(out, "themes", ("theme_id", "label"))
@@ -339,27 +404,43 @@ def draw_charts(out_dir: str | Path) -> list[Path]:
     n_docs = documents["doc_id"].nunique()
     if named is not None and len(named):
         freq = theme_frequency(named, documents, by="doc_id")
-        written += _save(theme_frequency_bar(freq, title=f"命名主题出现频率（{n_docs} 篇文档）"),
-                         charts, "named_theme_frequency")
+        written += _save(
+            theme_frequency_bar(freq, title=f"命名主题出现频率（{n_docs} 篇文档）"),
+            charts,
+            "named_theme_frequency",
+        )
         if "doc_type" in documents and documents["doc_type"].nunique() > 1:
             by_type = theme_frequency(named, documents, by="doc_type")
-            written += _save(theme_heatmap(by_type, title="命名主题 × 文档类型（文档占比）"),
-                             charts, "named_theme_by_doc_type")
+            written += _save(
+                theme_heatmap(by_type, title="各文档类型的命名主题（文档占比）"),
+                charts,
+                "named_theme_by_doc_type",
+            )
         years = documents["year"].dropna() if "year" in documents else pd.Series([])
         if years.nunique() > 1:
             by_year = theme_frequency(named, documents, by="year", sections=sections)
             value = "hits_per_10k" if "hits_per_10k" in by_year else "section_share"
-            written += _save(theme_heatmap(by_year, value=value,
-                                           title=f"命名主题 × 年份（{_VALUE_LABELS[value]}）"),
-                             charts, "named_theme_by_year")
             written += _save(
-                theme_share_over_years(by_year, value=value,
-                                       title=f"命名主题随年份的变化（{_VALUE_LABELS[value]}）"),
-                charts, "named_theme_over_years")
+                theme_heatmap(
+                    by_year, value=value, title=f"各年份的命名主题（{_VALUE_LABELS[value]}）"
+                ),
+                charts,
+                "named_theme_by_year",
+            )
+            written += _save(
+                theme_share_over_years(
+                    by_year, value=value, title=f"命名主题随年份的变化（{_VALUE_LABELS[value]}）"
+                ),
+                charts,
+                "named_theme_over_years",
+            )
     if assigned is not None and len(assigned) and themes is not None and len(themes):
         freq = theme_frequency(assigned, documents, by="doc_id", labels=themes)
-        written += _save(theme_frequency_bar(freq, title="发现主题出现频率（文档占比）"),
-                         charts, "theme_frequency")
+        written += _save(
+            theme_frequency_bar(freq, title="发现主题出现频率（文档占比）"),
+            charts,
+            "theme_frequency",
+        )
     if metrics is not None and len(metrics):
         written += _save(metrics_by_category(metrics), charts, "metrics_by_category")
     log.info("charts: wrote %d files to %s", len(written), charts)

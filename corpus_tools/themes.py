@@ -61,21 +61,26 @@ from .schema import SECTION_THEME_COLUMNS, THEME_COLUMNS
 from .tokens import tokenize
 
 __all__ = [
+    "FREQUENCY_COLUMNS",
+    "NAMED_THEME_COLUMNS",
     "ThemeModel",
-    "own_text",
     "load_lexicon",
+    "own_text",
+    "run_themes",
     "score_lexicon",
     "theme_frequency",
-    "run_themes",
-    "NAMED_THEME_COLUMNS",
-    "FREQUENCY_COLUMNS",
 ]
 
 log = logging.getLogger(__name__)
 
 NAMED_THEME_COLUMNS: tuple[str, ...] = ("doc_id", "section_id", "theme", "score", "hits")
 FREQUENCY_COLUMNS: tuple[str, ...] = (
-    "theme", "n_sections", "n_docs", "docs_in_group", "share", "sections_in_group",
+    "theme",
+    "n_sections",
+    "n_docs",
+    "docs_in_group",
+    "share",
+    "sections_in_group",
     "section_share",
 )
 _METHODS = ("nmf", "kmeans")
@@ -124,8 +129,10 @@ def own_text(sections_df: pd.DataFrame) -> pd.Series:
     ['一、总体。', '1、甲乙']
     """
     text = sections_df["text"].fillna("").astype(str)
-    if (not {"doc_id", "section_id", "parent_id", "start"} <= set(sections_df.columns)
-            or sections_df.empty):
+    if (
+        not {"doc_id", "section_id", "parent_id", "start"} <= set(sections_df.columns)
+        or sections_df.empty
+    ):
         return text
     kids = sections_df.loc[sections_df["parent_id"].notna(), ["doc_id", "parent_id", "start"]]
     if kids.empty:
@@ -316,8 +323,9 @@ class ThemeModel:
             if self.method == "nmf":
                 from sklearn.decomposition import NMF
 
-                est = NMF(n_components=k, init="nndsvda", random_state=self.random_state,
-                          max_iter=400)
+                est = NMF(
+                    n_components=k, init="nndsvda", random_state=self.random_state, max_iter=400
+                )
                 W = est.fit_transform(X)
                 H = est.components_
             else:
@@ -373,8 +381,9 @@ class ThemeModel:
         best = max(ks, key=lambda k: (scores[k], -k))
         return best, scores
 
-    def fit(self, sections_df: pd.DataFrame, documents_df: pd.DataFrame | None = None
-            ) -> ThemeModel:
+    def fit(
+        self, sections_df: pd.DataFrame, documents_df: pd.DataFrame | None = None
+    ) -> ThemeModel:
         """Fit themes on the sections (see the module doc for which rows are used)."""
         self._check_params()
         _require_columns(sections_df, ("doc_id", "section_id", "text"), "sections_df")
@@ -411,10 +420,13 @@ class ThemeModel:
             est = None
         terms = vec.get_feature_names_out()
         rel = self._relevance(H[live])
-        tops = [[t for t in row if np.isfinite(r[t])]
-                for row, r in zip(self._top(rel, self.n_top_terms), rel, strict=True)]
-        order = sorted(range(len(live)),
-                       key=lambda i: (-sizes[live[i]], [terms[t] for t in tops[i]]))
+        tops = [
+            [t for t in row if np.isfinite(r[t])]
+            for row, r in zip(self._top(rel, self.n_top_terms), rel, strict=True)
+        ]
+        order = sorted(
+            range(len(live)), key=lambda i: (-sizes[live[i]], [terms[t] for t in tops[i]])
+        )
         self.vectorizer_ = vec
         self._estimator = est
         self._components = H
@@ -451,8 +463,9 @@ class ThemeModel:
     @staticmethod
     def _ordered(df: pd.DataFrame) -> pd.DataFrame:
         key = df[["doc_id", "section_id"]].astype(str)
-        order = np.lexsort((np.arange(len(df)), key["section_id"].to_numpy(),
-                            key["doc_id"].to_numpy()))
+        order = np.lexsort(
+            (np.arange(len(df)), key["section_id"].to_numpy(), key["doc_id"].to_numpy())
+        )
         return df.iloc[order].reset_index(drop=True)
 
     # -- using a fitted model --------------------------------------------------------------
@@ -475,8 +488,9 @@ class ThemeModel:
         total = W.sum(axis=1, keepdims=True)
         return np.divide(W, total, out=np.zeros_like(W, dtype=float), where=total > 0)
 
-    def assign(self, sections_df: pd.DataFrame, *, top: int = 1, min_weight: float = 0.0
-               ) -> pd.DataFrame:
+    def assign(
+        self, sections_df: pd.DataFrame, *, top: int = 1, min_weight: float = 0.0
+    ) -> pd.DataFrame:
         """``doc_id, section_id, theme_id, weight``: each section's *top* themes by weight.
 
         Sections without any content word get no row; themes below *min_weight* are left
@@ -490,30 +504,35 @@ class ThemeModel:
         theme = order.reshape(-1)
         weight = W[rows, theme]
         keep = (weight > 0) & (weight >= min_weight)
-        out = pd.DataFrame({
-            "doc_id": sections_df["doc_id"].to_numpy()[rows[keep]],
-            "section_id": sections_df["section_id"].to_numpy()[rows[keep]],
-            "theme_id": theme[keep].astype("int64"),
-            "weight": weight[keep].round(6),
-        })
+        out = pd.DataFrame(
+            {
+                "doc_id": sections_df["doc_id"].to_numpy()[rows[keep]],
+                "section_id": sections_df["section_id"].to_numpy()[rows[keep]],
+                "theme_id": theme[keep].astype("int64"),
+                "weight": weight[keep].round(6),
+            }
+        )
         return out[list(SECTION_THEME_COLUMNS)].reset_index(drop=True)
 
     def themes_table(self) -> pd.DataFrame:
         """``theme_id, label, top_terms, size`` (top terms joined with ``、``)."""
         self._check_fitted()
-        return pd.DataFrame({
-            "theme_id": np.arange(self.n_themes_, dtype="int64"),
-            "label": self.labels_,
-            "top_terms": ["、".join(t) for t in self.top_terms_],
-            "size": np.asarray(self.sizes_, dtype="int64"),
-        })[list(THEME_COLUMNS)]
+        return pd.DataFrame(
+            {
+                "theme_id": np.arange(self.n_themes_, dtype="int64"),
+                "label": self.labels_,
+                "top_terms": ["、".join(t) for t in self.top_terms_],
+                "size": np.asarray(self.sizes_, dtype="int64"),
+            }
+        )[list(THEME_COLUMNS)]
 
 
 # -- named themes (lexicon) ------------------------------------------------------------------
 
 
-def load_lexicon(lexicon: str | Path | Mapping[str, Any] | None = None
-                 ) -> dict[str, tuple[str, ...]]:
+def load_lexicon(
+    lexicon: str | Path | Mapping[str, Any] | None = None,
+) -> dict[str, tuple[str, ...]]:
     """Theme name → seed terms, from a YAML file path, a dict, or the shipped default.
 
     The YAML maps each theme to a list of terms, or to ``{terms: [...], note: ...}``.
@@ -528,8 +547,10 @@ def load_lexicon(lexicon: str | Path | Mapping[str, Any] | None = None
     elif isinstance(lexicon, Mapping):
         data, label = lexicon, "lexicon"
     elif not isinstance(lexicon, (str, Path)):
-        raise ResourceError(f"lexicon must be a YAML path or a mapping of theme → terms, got "
-                            f"{type(lexicon).__name__}")
+        raise ResourceError(
+            f"lexicon must be a YAML path or a mapping of theme → terms, got "
+            f"{type(lexicon).__name__}"
+        )
     else:
         data, label = load_yaml(Path(lexicon)), str(lexicon)
     if isinstance(data, Mapping) and "themes" in data and isinstance(data["themes"], Mapping):
@@ -544,8 +565,9 @@ def load_lexicon(lexicon: str | Path | Mapping[str, Any] | None = None
         clean = []
         for term in terms:
             if not isinstance(term, str) or not term.strip():
-                raise ResourceError(f"{label}: theme {name!r} has an empty or non-text term "
-                                    f"{term!r}")
+                raise ResourceError(
+                    f"{label}: theme {name!r} has an empty or non-text term {term!r}"
+                )
             clean.append(term.strip())
         out[str(name)] = tuple(sorted(set(clean), key=lambda t: (-len(t), t)))
     return out
@@ -574,8 +596,9 @@ def _trie_regex(terms: Iterable[str]) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _lexicon_matcher(items: tuple[tuple[str, tuple[str, ...]], ...]
-                     ) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+def _lexicon_matcher(
+    items: tuple[tuple[str, tuple[str, ...]], ...],
+) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
     term_themes: dict[str, list[str]] = {}
     for name, terms in items:
         for term in terms:
@@ -584,9 +607,12 @@ def _lexicon_matcher(items: tuple[tuple[str, tuple[str, ...]], ...]
     return pattern, {t: tuple(v) for t, v in term_themes.items()}
 
 
-def score_lexicon(sections_df: pd.DataFrame,
-                  lexicon: str | Path | Mapping[str, Any] | None = None,
-                  *, min_hits: int = 2) -> pd.DataFrame:
+def score_lexicon(
+    sections_df: pd.DataFrame,
+    lexicon: str | Path | Mapping[str, Any] | None = None,
+    *,
+    min_hits: int = 2,
+) -> pd.DataFrame:
     """Named themes of each section: ``doc_id, section_id, theme, score, hits``.
 
     ``hits`` counts occurrences of the theme's seed terms in the section text (longest
@@ -608,8 +634,9 @@ def score_lexicon(sections_df: pd.DataFrame,
     pattern, term_themes = _lexicon_matcher(tuple(lex.items()))
     records: list[tuple[Any, Any, str, float, int]] = []
     names = list(lex)
-    for doc_id, section_id, text in zip(sections_df["doc_id"], sections_df["section_id"],
-                                        own_text(sections_df), strict=True):
+    for doc_id, section_id, text in zip(
+        sections_df["doc_id"], sections_df["section_id"], own_text(sections_df), strict=True
+    ):
         if not isinstance(text, str) or not text:
             continue
         counts: dict[str, int] = {}
@@ -622,8 +649,9 @@ def score_lexicon(sections_df: pd.DataFrame,
         for name in names:
             hits = counts.get(name, 0)
             if hits and hits >= min_hits:
-                records.append((doc_id, section_id, name,
-                                round(hits * 1000.0 / len(text), 3), hits))
+                records.append(
+                    (doc_id, section_id, name, round(hits * 1000.0 / len(text), 3), hits)
+                )
     out = pd.DataFrame.from_records(records, columns=list(NAMED_THEME_COLUMNS))
     return out.astype({"theme": "object", "score": "float64", "hits": "int64"})
 
@@ -631,11 +659,16 @@ def score_lexicon(sections_df: pd.DataFrame,
 # -- frequencies ---------------------------------------------------------------------------
 
 
-def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = None,
-                    by: str = "doc_type", *, theme_col: str | None = None,
-                    labels: Mapping[Any, str] | pd.DataFrame | None = None,
-                    sections: pd.DataFrame | None = None,
-                    exclude_duplicates: bool = True) -> pd.DataFrame:
+def theme_frequency(
+    assignments: pd.DataFrame,
+    documents: pd.DataFrame | None = None,
+    by: str = "doc_type",
+    *,
+    theme_col: str | None = None,
+    labels: Mapping[Any, str] | pd.DataFrame | None = None,
+    sections: pd.DataFrame | None = None,
+    exclude_duplicates: bool = True,
+) -> pd.DataFrame:
     """Tidy theme counts per group: ``<by>, theme, n_sections, n_docs, docs_in_group, share,
     sections_in_group, section_share``.
 
@@ -645,7 +678,7 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
     ``"doc_id"``. ``docs_in_group`` counts every document of the group in *documents*
     (duplicates left out when *exclude_duplicates*), with or without a theme; without
     *documents* it counts the documents seen in *assignments*. ``share = n_docs /
-    docs_in_group``. Every group × theme pair is present (zeros included). *labels* maps
+    docs_in_group``. Every (group, theme) pair is present (zeros included). *labels* maps
     theme ids to labels (a dict, or a :meth:`ThemeModel.themes_table` frame).
 
     ``section_share = n_sections / sections_in_group`` suits groups of one long document
@@ -670,8 +703,13 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
     if theme_col is None:
         theme_col = "theme" if "theme" in assignments.columns else "theme_id"
     _require_columns(assignments, ("doc_id", theme_col), "assignments")
-    a = assignments[[c for c in dict.fromkeys(("doc_id", "section_id", theme_col, by, "hits"))
-                     if c in assignments.columns]].copy()
+    a = assignments[
+        [
+            c
+            for c in dict.fromkeys(("doc_id", "section_id", theme_col, by, "hits"))
+            if c in assignments.columns
+        ]
+    ].copy()
     a = a.rename(columns={theme_col: "theme"}) if theme_col != "theme" else a
     if labels is not None:
         if isinstance(labels, pd.DataFrame):
@@ -701,10 +739,12 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
     groups = sorted(in_group.index, key=_sort_key)
     themes = sorted(a["theme"].dropna().unique(), key=_sort_key)
     idx = pd.MultiIndex.from_product([groups, themes], names=["_g", "theme"])
-    out = pd.DataFrame({
-        "n_sections": n_sections.reindex(idx, fill_value=0).astype("int64"),
-        "n_docs": n_docs.reindex(idx, fill_value=0).astype("int64"),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "n_sections": n_sections.reindex(idx, fill_value=0).astype("int64"),
+            "n_docs": n_docs.reindex(idx, fill_value=0).astype("int64"),
+        }
+    ).reset_index()
     out["docs_in_group"] = out["_g"].map(in_group).astype("int64")
     out["share"] = (out["n_docs"] / out["docs_in_group"]).round(6)
     if sections is not None:
@@ -712,22 +752,33 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
         s = sections[sections["doc_id"].isin(set(docs["doc_id"]))][["doc_id", "section_id"]]
     else:
         s = a[[c for c in ("doc_id", "section_id") if c in a.columns]]
-    s = s.drop_duplicates().merge(docs, on="doc_id", how="left") if by != "doc_id" else (
-        s.drop_duplicates().assign(**{by: lambda d: d["doc_id"]}))
+    s = (
+        s.drop_duplicates().merge(docs, on="doc_id", how="left")
+        if by != "doc_id"
+        else (s.drop_duplicates().assign(**{by: lambda d: d["doc_id"]}))
+    )
     s_key = _group_keys(s[by])
     per_group = s_key.value_counts(sort=False)
     out["sections_in_group"] = out["_g"].map(per_group).fillna(0).astype("int64")
-    out["section_share"] = (out["n_sections"] / out["sections_in_group"].where(
-        out["sections_in_group"] > 0)).fillna(0.0).round(6)
+    out["section_share"] = (
+        (out["n_sections"] / out["sections_in_group"].where(out["sections_in_group"] > 0))
+        .fillna(0.0)
+        .round(6)
+    )
     if "hits" in assignments.columns and documents is not None and "n_chars" in documents:
         chars = documents[documents["doc_id"].isin(set(docs["doc_id"]))]
         chars = chars.drop_duplicates("doc_id")
-        chars_per_group = pd.to_numeric(chars["n_chars"], errors="coerce").fillna(0).groupby(
-            _group_keys(chars[by]).to_numpy()).sum()
+        chars_per_group = (
+            pd.to_numeric(chars["n_chars"], errors="coerce")
+            .fillna(0)
+            .groupby(_group_keys(chars[by]).to_numpy())
+            .sum()
+        )
         total_hits = a.groupby(["_g", "theme"], sort=False)["hits"].sum()
         out["hits_per_10k"] = (
-            total_hits.reindex(pd.MultiIndex.from_frame(out[["_g", "theme"]])).fillna(0)
-            .to_numpy() * 10000.0 / out["_g"].map(chars_per_group).replace(0, np.nan).to_numpy()
+            total_hits.reindex(pd.MultiIndex.from_frame(out[["_g", "theme"]])).fillna(0).to_numpy()
+            * 10000.0
+            / out["_g"].map(chars_per_group).replace(0, np.nan).to_numpy()
         )
         out["hits_per_10k"] = out["hits_per_10k"].fillna(0.0).round(4)
     out = out.rename(columns={"_g": by})
@@ -737,6 +788,7 @@ def theme_frequency(assignments: pd.DataFrame, documents: pd.DataFrame | None = 
 
 def _group_keys(values: pd.Series) -> pd.Series:
     """Group labels: missing → ``(未知)``; whole floats (years read as float) → int."""
+
     def clean(v: Any) -> Any:
         if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
             return "(未知)"
@@ -758,8 +810,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 # -- corpus step -----------------------------------------------------------------------------
 
 
-def _read_table(path: Path, columns: Sequence[str], optional: Sequence[str] = ()
-                ) -> pd.DataFrame:
+def _read_table(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -> pd.DataFrame:
     import pyarrow.dataset as ds
 
     if not path.exists():
@@ -789,9 +840,14 @@ def _write_atomic(df: pd.DataFrame, path: Path) -> None:
             tmp.unlink()
 
 
-def run_themes(out_dir: str | Path, *, n_themes: int | None = None, method: str = "nmf",
-               lexicon: str | Path | Mapping[str, Any] | None = None, random_state: int = 0
-               ) -> dict[str, pd.DataFrame]:
+def run_themes(
+    out_dir: str | Path,
+    *,
+    n_themes: int | None = None,
+    method: str = "nmf",
+    lexicon: str | Path | Mapping[str, Any] | None = None,
+    random_state: int = 0,
+) -> dict[str, pd.DataFrame]:
     """Fit themes on the tables in *out_dir* and write the theme tables there.
 
     Reads ``documents.parquet`` and ``sections.parquet`` (single files or dataset folders),
@@ -802,24 +858,39 @@ def run_themes(out_dir: str | Path, *, n_themes: int | None = None, method: str 
     gives empty discovered-theme tables (logged), not an error.
     """
     out = Path(out_dir)
-    documents = _read_table(_table_path(out, "documents"), ("doc_id",),
-                            ("duplicate_of", "year", "doc_type"))
+    documents = _read_table(
+        _table_path(out, "documents"), ("doc_id",), ("duplicate_of", "year", "doc_type")
+    )
     sections = _read_table(_table_path(out, "sections"), ("doc_id", "section_id", "text"))
     model = ThemeModel(n_themes=n_themes, method=method, random_state=random_state)
     try:
         model.fit(sections, documents)
         themes = model.themes_table()
         assigned = model.assign(sections)
-        log.info("themes: %d themes on %d sections: %s", model.n_themes_, model.n_fitted_,
-                 "; ".join(model.labels_))
+        log.info(
+            "themes: %d themes on %d sections: %s",
+            model.n_themes_,
+            model.n_fitted_,
+            "; ".join(model.labels_),
+        )
     except InputError as exc:
         if "method" in str(exc) or "n_themes" in str(exc):
             raise
         log.warning("themes: %s; writing empty theme tables", exc)
-        themes = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            THEME_COLUMNS, ("int64", "object", "object", "int64"), strict=True)})
-        assigned = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            SECTION_THEME_COLUMNS, ("object", "object", "int64", "float64"), strict=True)})
+        themes = pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in zip(THEME_COLUMNS, ("int64", "object", "object", "int64"), strict=True)
+            }
+        )
+        assigned = pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in zip(
+                    SECTION_THEME_COLUMNS, ("object", "object", "int64", "float64"), strict=True
+                )
+            }
+        )
     named = score_lexicon(sections, lexicon)
     frames = {"themes": themes, "section_themes": assigned, "named_themes": named}
     for name, df in frames.items():

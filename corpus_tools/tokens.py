@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from .errors import ConfigError, require_str
 from .rules import load_lines
 
-__all__ = ["tokenize", "stopwords", "user_words", "available_backends"]
+__all__ = ["available_backends", "stopwords", "tokenize", "user_words"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +41,7 @@ BACKENDS = ("rjieba", "jieba")
 # A kept token is a run of at least two CJK ideographs, or an ASCII word of at least two
 # letters (CnPack, IDE, XE3). Anything else (punctuation, spaces, digits, □, one character)
 # is dropped.
-_KEEP_RE = re.compile(
-    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}|[A-Za-z]{2,}[A-Za-z0-9]*"
-)
+_KEEP_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}|[A-Za-z]{2,}[A-Za-z0-9]*")
 # Tokens made only of numeral, ordinal and date characters: 一九五八年, 第一, 三月, 十五.
 _NUMERAL_RE = re.compile(r"[〇零一二三四五六七八九十百千万亿两几第年月日号余多半]+")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")

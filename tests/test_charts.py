@@ -27,13 +27,14 @@ THEMES = ["志愿服务", "环境卫生", "社会治安", "未成年人思想道
 
 @pytest.fixture(scope="module")
 def freq() -> pd.DataFrame:
-    docs = pd.DataFrame({
-        "doc_id": [f"d{i}" for i in range(8)],
-        "year": [2018, 2018, 2019, 2020, 2020, 2021, 2022, 2022],
-        "doc_type": ["社区工作总结", "政府工作报告"] * 4,
-    })
-    rows = [(f"d{i}", str(s), THEMES[(i + s) % len(THEMES)])
-            for i in range(8) for s in range(1, 4)]
+    docs = pd.DataFrame(
+        {
+            "doc_id": [f"d{i}" for i in range(8)],
+            "year": [2018, 2018, 2019, 2020, 2020, 2021, 2022, 2022],
+            "doc_type": ["社区工作总结", "政府工作报告"] * 4,
+        }
+    )
+    rows = [(f"d{i}", str(s), THEMES[(i + s) % len(THEMES)]) for i in range(8) for s in range(1, 4)]
     hits = pd.DataFrame(rows, columns=["doc_id", "section_id", "theme"])
     return theme_frequency(hits, docs, by="year")
 
@@ -44,13 +45,19 @@ def _render(ax: Axes) -> list[str]:
         warnings.simplefilter("always")
         for fmt in ("png", "svg"):
             ax.figure.savefig(io.BytesIO(), format=fmt)
-    return [str(w.message) for w in caught if "missing from" in str(w.message)
-            or "Glyph" in str(w.message)]
+    return [
+        str(w.message)
+        for w in caught
+        if "missing from" in str(w.message) or "Glyph" in str(w.message)
+    ]
 
 
 def test_renders_chinese_without_missing_glyphs(freq: pd.DataFrame) -> None:
-    for ax in (theme_frequency_bar(freq), theme_heatmap(freq),
-               theme_share_over_years(freq, value="section_share")):
+    for ax in (
+        theme_frequency_bar(freq),
+        theme_heatmap(freq),
+        theme_share_over_years(freq, value="section_share"),
+    ):
         assert _render(ax) == []
         texts = [t.get_text() for t in ax.get_yticklabels()] + [ax.get_title()]
         assert any("\u4e00" <= ch <= "\u9fff" for t in texts for ch in t)
@@ -83,8 +90,12 @@ def test_given_axes_is_used_and_returned(freq: pd.DataFrame) -> None:
 
 
 def test_metrics_by_category() -> None:
-    metrics = pd.DataFrame({"doc_id": ["a", "a", "c", "b", "b", "b"],
-                            "category": ["经济总量", "经济总量", "经济总量", "就业", "", None]})
+    metrics = pd.DataFrame(
+        {
+            "doc_id": ["a", "a", "c", "b", "b", "b"],
+            "category": ["经济总量", "经济总量", "经济总量", "就业", "", None],
+        }
+    )
     ax = metrics_by_category(metrics)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1] == "经济总量" and "(未分类)" in labels
@@ -96,28 +107,54 @@ def test_bundled_font_is_cjk() -> None:
 
 
 def test_draw_charts_writes_png_and_svg(tmp_path: Path) -> None:
-    docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "year": [2020, 2021, 2022],
-                         "doc_type": ["社区", "社区", "政府"], "duplicate_of": [None, None, None]})
+    docs = pd.DataFrame(
+        {
+            "doc_id": ["a", "b", "c"],
+            "year": [2020, 2021, 2022],
+            "doc_type": ["社区", "社区", "政府"],
+            "duplicate_of": [None, None, None],
+        }
+    )
     docs.to_parquet(tmp_path / "documents.parquet")
-    pd.DataFrame({"doc_id": ["a", "b", "c"], "section_id": ["1", "1", "1"],
-                  "text": ["x", "y", "z"]}).to_parquet(tmp_path / "sections.parquet")
-    pd.DataFrame({"doc_id": ["a", "b", "c"], "section_id": ["1", "1", "1"],
-                  "theme": ["志愿服务", "环境卫生", "志愿服务"], "score": [1.0, 1.0, 1.0],
-                  "hits": [2, 2, 2]}).to_parquet(tmp_path / "named_themes.parquet")
-    pd.DataFrame({"theme_id": [0], "label": ["志愿服务·慰问"], "top_terms": ["志愿服务、慰问"],
-                  "size": [3]}).to_parquet(tmp_path / "themes.parquet")
-    pd.DataFrame({"doc_id": ["a", "b", "c"], "section_id": ["1", "1", "1"],
-                  "theme_id": [0, 0, 0], "weight": [1.0, 1.0, 1.0]}).to_parquet(
-        tmp_path / "section_themes.parquet")
+    pd.DataFrame(
+        {"doc_id": ["a", "b", "c"], "section_id": ["1", "1", "1"], "text": ["x", "y", "z"]}
+    ).to_parquet(tmp_path / "sections.parquet")
+    pd.DataFrame(
+        {
+            "doc_id": ["a", "b", "c"],
+            "section_id": ["1", "1", "1"],
+            "theme": ["志愿服务", "环境卫生", "志愿服务"],
+            "score": [1.0, 1.0, 1.0],
+            "hits": [2, 2, 2],
+        }
+    ).to_parquet(tmp_path / "named_themes.parquet")
+    pd.DataFrame(
+        {"theme_id": [0], "label": ["志愿服务·慰问"], "top_terms": ["志愿服务、慰问"], "size": [3]}
+    ).to_parquet(tmp_path / "themes.parquet")
+    pd.DataFrame(
+        {
+            "doc_id": ["a", "b", "c"],
+            "section_id": ["1", "1", "1"],
+            "theme_id": [0, 0, 0],
+            "weight": [1.0, 1.0, 1.0],
+        }
+    ).to_parquet(tmp_path / "section_themes.parquet")
     pd.DataFrame({"doc_id": ["a"], "section_id": ["1"], "category": ["经济总量"]}).to_parquet(
-        tmp_path / "metrics.parquet")
+        tmp_path / "metrics.parquet"
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         paths = draw_charts(tmp_path)
     assert not [w for w in caught if "Glyph" in str(w.message)]
     names = {p.name for p in paths}
-    for stem in ("named_theme_frequency", "named_theme_by_doc_type", "named_theme_by_year",
-                 "named_theme_over_years", "theme_frequency", "metrics_by_category"):
+    for stem in (
+        "named_theme_frequency",
+        "named_theme_by_doc_type",
+        "named_theme_by_year",
+        "named_theme_over_years",
+        "theme_frequency",
+        "metrics_by_category",
+    ):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
     for p in paths:
         assert p.parent == tmp_path / "charts" and p.stat().st_size > 1000

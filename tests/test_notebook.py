@@ -11,8 +11,7 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "tour.ipynb"
 
 needs_kernel = pytest.mark.skipif(
-    importlib.util.find_spec("ipykernel") is None
-    or importlib.util.find_spec("nbclient") is None,
+    importlib.util.find_spec("ipykernel") is None or importlib.util.find_spec("nbclient") is None,
     reason="ipykernel and nbclient are needed to execute the notebook (pip install -e '.[test]')",
 )
 
@@ -37,8 +36,9 @@ def test_notebook_runs(tmp_path: Path) -> None:
     copy = tmp_path / NOTEBOOK.name
     shutil.copy(NOTEBOOK, copy)
     nb = nbformat.read(copy, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()  # raises CellExecutionError on the first failing cell
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]

@@ -25,12 +25,42 @@ CASES = yaml.safe_load((Path(__file__).parent / "cases" / "themes.yaml").read_te
 
 # Three made-up vocabularies of the genre; sections draw from one of them.
 VOCAB = {
-    "volunteer": ["志愿服务", "志愿者", "走访慰问", "困难群众", "空巢老人", "慰问金", "结对帮扶",
-                  "学雷锋", "爱心", "义务劳动"],
-    "hygiene": ["环境卫生", "卫生死角", "垃圾分类", "背街小巷", "保洁", "清运", "绿化美化",
-                "乱搭乱建", "市容市貌", "病媒生物"],
-    "security": ["社会治安", "治安巡逻", "矛盾纠纷", "人民调解", "网格员", "流动人口",
-                 "出租房屋", "禁毒宣传", "消防安全", "平安建设"],
+    "volunteer": [
+        "志愿服务",
+        "志愿者",
+        "走访慰问",
+        "困难群众",
+        "空巢老人",
+        "慰问金",
+        "结对帮扶",
+        "学雷锋",
+        "爱心",
+        "义务劳动",
+    ],
+    "hygiene": [
+        "环境卫生",
+        "卫生死角",
+        "垃圾分类",
+        "背街小巷",
+        "保洁",
+        "清运",
+        "绿化美化",
+        "乱搭乱建",
+        "市容市貌",
+        "病媒生物",
+    ],
+    "security": [
+        "社会治安",
+        "治安巡逻",
+        "矛盾纠纷",
+        "人民调解",
+        "网格员",
+        "流动人口",
+        "出租房屋",
+        "禁毒宣传",
+        "消防安全",
+        "平安建设",
+    ],
 }
 
 
@@ -126,8 +156,13 @@ def test_empty_corpus_is_a_clear_error() -> None:
     empty = pd.DataFrame({"doc_id": [], "section_id": [], "text": []})
     with pytest.raises(InputError, match="no sections"):
         ThemeModel().fit(empty)
-    no_words = pd.DataFrame({"doc_id": ["a", "b"], "section_id": ["1", "1"],
-                             "text": ["的了和是在，1234567890□□□□□□□□□□", "。。。。。。。。。。。。。。。。。。。。。"]})
+    no_words = pd.DataFrame(
+        {
+            "doc_id": ["a", "b"],
+            "section_id": ["1", "1"],
+            "text": ["的了和是在，1234567890□□□□□□□□□□", "。" * 21],
+        }
+    )
     with pytest.raises(InputError, match="no content tokens"):
         ThemeModel(min_chars=0).fit(no_words)
 
@@ -138,24 +173,35 @@ def test_missing_columns_is_schema_error() -> None:
 
 
 def test_tiny_corpus_gives_graceful_single_theme() -> None:
-    one = pd.DataFrame({"doc_id": ["a"], "section_id": ["1"],
-                        "text": ["组织志愿服务队走访慰问困难群众，清理卫生死角。"]})
+    one = pd.DataFrame(
+        {
+            "doc_id": ["a"],
+            "section_id": ["1"],
+            "text": ["组织志愿服务队走访慰问困难群众，清理卫生死角。"],
+        }
+    )
     model = ThemeModel(min_chars=0).fit(one)
     assert model.n_themes_ == 1
     assert model.top_terms_[0] and model.sizes_ == [1]
 
 
 def test_traditional_script_gives_no_empty_themes() -> None:
-    rows = [("hk", str(i), text) for i, text in enumerate([
-        "政府會加強社區服務，為長者提供居家照顧服務和社區支援。",
-        "推動創新科技發展，支持本地科研和人工智能產業。",
-        "增加公營房屋供應，縮短公屋輪候時間，改善市民住房。",
-        "長者社區照顧服務券計劃會擴大，資助更多長者。",
-        "創新科技局會推動科研成果轉化，發展人工智能。",
-        "公營房屋建屋量會增加，簡約公屋會陸續落成。",
-    ])]
-    model = ThemeModel(n_themes=3, min_chars=0).fit(pd.DataFrame(rows, columns=[
-        "doc_id", "section_id", "text"]))
+    rows = [
+        ("hk", str(i), text)
+        for i, text in enumerate(
+            [
+                "政府會加強社區服務，為長者提供居家照顧服務和社區支援。",
+                "推動創新科技發展，支持本地科研和人工智能產業。",
+                "增加公營房屋供應，縮短公屋輪候時間，改善市民住房。",
+                "長者社區照顧服務券計劃會擴大，資助更多長者。",
+                "創新科技局會推動科研成果轉化，發展人工智能。",
+                "公營房屋建屋量會增加，簡約公屋會陸續落成。",
+            ]
+        )
+    ]
+    model = ThemeModel(n_themes=3, min_chars=0).fit(
+        pd.DataFrame(rows, columns=["doc_id", "section_id", "text"])
+    )
     assert model.n_themes_ >= 1
     assert all(model.top_terms_) and all(size > 0 for size in model.sizes_)
 
@@ -189,9 +235,22 @@ def test_lexicon_cases(case: dict) -> None:
 
 def test_default_lexicon_shape() -> None:
     lex = load_lexicon()
-    for theme in ["党建", "志愿服务", "环境卫生", "社会治安", "未成年人思想道德", "文体活动",
-                  "民生救助", "网格化管理", "经济发展", "科技创新", "生态环保", "教育",
-                  "医疗卫生", "就业社保"]:
+    for theme in [
+        "党建",
+        "志愿服务",
+        "环境卫生",
+        "社会治安",
+        "未成年人思想道德",
+        "文体活动",
+        "民生救助",
+        "网格化管理",
+        "经济发展",
+        "科技创新",
+        "生态环保",
+        "教育",
+        "医疗卫生",
+        "就业社保",
+    ]:
         assert 10 <= len(lex[theme]) <= 30, theme
 
 
@@ -223,10 +282,12 @@ def test_score_lexicon_never_raises(text: str) -> None:
 
 def test_frequency_is_normalized_by_documents_per_group() -> None:
     # Group 2020 has ten documents, one with the theme; 2021 has one, with the theme.
-    docs = pd.DataFrame({"doc_id": [f"a{i}" for i in range(10)] + ["b0"],
-                         "year": [2020] * 10 + [2021]})
-    hits = pd.DataFrame({"doc_id": ["a0", "a0", "b0"], "section_id": ["1", "2", "1"],
-                         "theme": ["志愿服务"] * 3})
+    docs = pd.DataFrame(
+        {"doc_id": [f"a{i}" for i in range(10)] + ["b0"], "year": [2020] * 10 + [2021]}
+    )
+    hits = pd.DataFrame(
+        {"doc_id": ["a0", "a0", "b0"], "section_id": ["1", "2", "1"], "theme": ["志愿服务"] * 3}
+    )
     freq = theme_frequency(hits, docs, by="year").set_index("year")
     assert freq.loc[2020, "n_docs"] == 1 and freq.loc[2021, "n_docs"] == 1
     assert freq.loc[2020, "n_sections"] == 2
@@ -236,12 +297,22 @@ def test_frequency_is_normalized_by_documents_per_group() -> None:
 
 
 def test_frequency_fills_zeros_and_drops_duplicates() -> None:
-    docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "doc_type": ["社区", "社区", "政府"],
-                         "duplicate_of": [None, "a", None]})
-    hits = pd.DataFrame({"doc_id": ["a", "b", "c"], "section_id": ["1", "1", "1"],
-                         "theme": ["党建", "党建", "教育"]})
+    docs = pd.DataFrame(
+        {
+            "doc_id": ["a", "b", "c"],
+            "doc_type": ["社区", "社区", "政府"],
+            "duplicate_of": [None, "a", None],
+        }
+    )
+    hits = pd.DataFrame(
+        {
+            "doc_id": ["a", "b", "c"],
+            "section_id": ["1", "1", "1"],
+            "theme": ["党建", "党建", "教育"],
+        }
+    )
     freq = theme_frequency(hits, docs, by="doc_type")
-    assert len(freq) == 4  # 2 groups × 2 themes, zeros included
+    assert len(freq) == 4  # 2 groups by 2 themes, zeros included
     row = freq[(freq["doc_type"] == "社区") & (freq["theme"] == "党建")].iloc[0]
     assert (row["n_docs"], row["docs_in_group"]) == (1, 1)  # b is a duplicate of a
     zero = freq[(freq["doc_type"] == "社区") & (freq["theme"] == "教育")].iloc[0]
@@ -294,29 +365,47 @@ def test_run_themes_without_tables_is_schema_error(tmp_path: Path) -> None:
 def test_nested_sections_are_counted_once() -> None:
     doc = "一、志愿服务\n组织志愿者开展志愿服务。\n1、学雷锋\n学雷锋志愿服务队走访慰问。\n"
     child_start = doc.index("1、")
-    df = pd.DataFrame({
-        "doc_id": ["d", "d"], "section_id": ["1", "1.1"], "parent_id": [None, "1"],
-        "start": [0, child_start], "end": [len(doc), len(doc)],
-        "text": [doc, doc[child_start:]],
-    })
+    df = pd.DataFrame(
+        {
+            "doc_id": ["d", "d"],
+            "section_id": ["1", "1.1"],
+            "parent_id": [None, "1"],
+            "start": [0, child_start],
+            "end": [len(doc), len(doc)],
+            "text": [doc, doc[child_start:]],
+        }
+    )
     hits = score_lexicon(df, {"志愿服务": ["志愿服务", "志愿者", "学雷锋"]}, min_hits=1)
-    # parent's own text: 志愿服务 ×2 + 志愿者; child: 学雷锋 ×2 + 志愿服务 (in 志愿服务队)
+    # parent's own text: 志愿服务 twice + 志愿者; child: 学雷锋 twice + 志愿服务 (of 志愿服务队)
     assert hits.set_index("section_id")["hits"].to_dict() == {"1": 3, "1.1": 3}
 
 
 def test_hits_per_10k_is_independent_of_sectioning() -> None:
     docs = pd.DataFrame({"doc_id": ["a", "b"], "year": [2020, 2021], "n_chars": [1000, 4000]})
-    hits = pd.DataFrame({"doc_id": ["a", "b", "b"], "section_id": ["1", "1", "2"],
-                         "theme": ["党建"] * 3, "hits": [2, 2, 2]})
+    hits = pd.DataFrame(
+        {
+            "doc_id": ["a", "b", "b"],
+            "section_id": ["1", "1", "2"],
+            "theme": ["党建"] * 3,
+            "hits": [2, 2, 2],
+        }
+    )
     freq = theme_frequency(hits, docs, by="year").set_index("year")
     assert freq.loc[2020, "hits_per_10k"] == pytest.approx(20.0)
     assert freq.loc[2021, "hits_per_10k"] == pytest.approx(10.0)
 
 
 def test_long_sections_are_chunked_for_fitting_but_counted_whole() -> None:
-    lines = [f"社区{w}，开展{w}。\n" for w in
-             ["志愿服务", "走访慰问", "困难群众", "卫生死角", "垃圾分类", "背街小巷"] * 40]
-    df = pd.DataFrame({"doc_id": ["a", "b"], "section_id": ["0", "0"],
-                       "text": ["".join(lines), "".join(lines[::-1])]})
+    lines = [
+        f"社区{w}，开展{w}。\n"
+        for w in ["志愿服务", "走访慰问", "困难群众", "卫生死角", "垃圾分类", "背街小巷"] * 40
+    ]
+    df = pd.DataFrame(
+        {
+            "doc_id": ["a", "b"],
+            "section_id": ["0", "0"],
+            "text": ["".join(lines), "".join(lines[::-1])],
+        }
+    )
     model = ThemeModel(n_themes=2, max_chars=300).fit(df)
     assert sum(model.sizes_) == 2 == model.n_fitted_

@@ -38,8 +38,24 @@ def test_user_dictionary_terms_stay_whole(text: str, term: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "word", ["进一步", "积极", "认真", "切实", "加强", "开展", "工作", "全面", "深入", "推进",
-             "落实", "有效", "我们", "以及"])
+    "word",
+    [
+        "进一步",
+        "积极",
+        "认真",
+        "切实",
+        "加强",
+        "开展",
+        "工作",
+        "全面",
+        "深入",
+        "推进",
+        "落实",
+        "有效",
+        "我们",
+        "以及",
+    ],
+)
 def test_formulaic_phrases_are_stopwords(word: str) -> None:
     assert word in stopwords()
     assert word not in tokenize(f"我们要进一步{word}社区志愿服务")
@@ -56,8 +72,15 @@ def test_formulaic_phrases_are_stopwords(word: str) -> None:
         ("，。、；：！？（）《》", []),
         ("CnPack IDE 专家包 1.0.0", ["CnPack", "IDE", "专家"]),
     ],
-    ids=["placeholders", "numbers_units", "chinese_numerals", "ordinal", "single_chars",
-         "punctuation", "ascii_words"],
+    ids=[
+        "placeholders",
+        "numbers_units",
+        "chinese_numerals",
+        "ordinal",
+        "single_chars",
+        "punctuation",
+        "ascii_words",
+    ],
 )
 def test_dropping(text: str, expected: list[str]) -> None:
     assert tokenize(text) == expected
