@@ -861,7 +861,9 @@ def run_themes(
     documents = _read_table(
         _table_path(out, "documents"), ("doc_id",), ("duplicate_of", "year", "doc_type")
     )
-    sections = _read_table(_table_path(out, "sections"), ("doc_id", "section_id", "text"))
+    sections = _read_table(
+        _table_path(out, "sections"), ("doc_id", "section_id", "text"), ("parent_id", "start")
+    )
     model = ThemeModel(n_themes=n_themes, method=method, random_state=random_state)
     try:
         model.fit(sections, documents)

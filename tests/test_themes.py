@@ -357,6 +357,26 @@ def test_run_themes_writes_tables(tmp_path: Path, corpus: pd.DataFrame) -> None:
     assert not list(tmp_path.glob(".*tmp*"))
 
 
+def test_run_themes_uses_own_text_of_nested_sections(tmp_path: Path) -> None:
+    doc = "一、志愿服务\n组织志愿者开展志愿服务。\n1、学雷锋\n学雷锋志愿服务队走访慰问。\n"
+    child = doc.index("1、")
+    pd.DataFrame({"doc_id": ["d"], "duplicate_of": [None]}).to_parquet(
+        tmp_path / "documents.parquet"
+    )
+    pd.DataFrame(
+        {
+            "doc_id": ["d", "d"],
+            "section_id": ["1", "1.1"],
+            "parent_id": [None, "1"],
+            "start": [0, child],
+            "end": [len(doc), len(doc)],
+            "text": [doc, doc[child:]],
+        }
+    ).to_parquet(tmp_path / "sections.parquet")
+    named = run_themes(tmp_path, n_themes=1)["named_themes"]
+    assert named.set_index("section_id")["hits"].to_dict() == {"1": 3, "1.1": 3}
+
+
 def test_run_themes_without_tables_is_schema_error(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="corpus-tools run"):
         run_themes(tmp_path)
