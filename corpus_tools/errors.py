@@ -16,6 +16,10 @@ class InputError(CorpusToolsError, ValueError):
     """The input is not what a stage accepts (bytes for str, an undecodable file, ...)."""
 
 
+class EmptyInputError(InputError):
+    """The input holds no text at all (0 bytes, whitespace only, no visible text)."""
+
+
 class ResourceError(CorpusToolsError):
     """A rule file shipped with (or passed to) the toolkit is missing, empty or broken."""
 

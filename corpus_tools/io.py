@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from .errors import InputError
+from .errors import EmptyInputError, InputError
 from .schema import Page
 
 __all__ = ["Issue", "decode_bytes", "html_to_text", "read_page"]
@@ -393,7 +393,7 @@ def _read_csv(
         try:
             header = next(reader)
         except StopIteration:
-            raise InputError("empty file: no CSV header") from None
+            raise EmptyInputError("empty file: no CSV header") from None
         except csv.Error as exc:
             raise InputError(f"unreadable CSV header: {exc}") from exc
         header = [h.strip() for h in header]
@@ -506,24 +506,24 @@ def read_page(
     except OSError as exc:
         raise InputError(f"unreadable: {exc.strerror or exc}") from exc
     if not data:
-        raise InputError("empty file (0 bytes)")
+        raise EmptyInputError("empty file (0 bytes)")
     suffix = path.suffix.lower()
     if suffix == ".docx":
         text = _read_docx(data)
         if not text.strip():
-            raise InputError("empty file (no text in the document)")
+            raise EmptyInputError("empty file (no text in the document)")
         return [Page(source=source, text=text, encoding="docx")], []
     if suffix in _HTML_SUFFIXES:
         raw, name = _decode_html(data, encoding)
         text, title = html_to_text(raw)
         if not text.strip():
-            raise InputError("empty file (no visible text)")
+            raise EmptyInputError("empty file (no visible text)")
         return [
             Page(source=source, text=text, encoding=name, meta={"title": title} if title else {})
         ], []
     text, name = decode_bytes(data, encoding=encoding)
     if not text.strip():
-        raise InputError("empty file (whitespace only)")
+        raise EmptyInputError("empty file (whitespace only)")
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(text, source, name, text_column)
     if suffix == ".json":

@@ -31,7 +31,7 @@ from typing import Any
 
 from . import __version__, store
 from .config import DEFAULT, RunConfig
-from .errors import CorpusToolsError, InputError
+from .errors import CorpusToolsError, EmptyInputError, InputError
 from .schema import Page, as_row
 
 __all__ = ["InputFile", "RunResult", "discover", "process_page", "process_file", "run",
@@ -98,7 +98,10 @@ def discover(inputs: Sequence[str | Path]) -> list[InputFile]:
             for name in sorted(filenames):
                 p = base / name
                 rel = prefix + p.relative_to(root).as_posix()
-                if name.startswith("."):
+                if p.is_symlink() and not p.exists():
+                    found.append(InputFile(str(p), rel,
+                                           "unreadable: broken or looping symbolic link"))
+                elif name.startswith("."):
                     found.append(InputFile(str(p), rel, "skipped: hidden file"))
                 elif p.suffix.lower() not in SUPPORTED_SUFFIXES:
                     found.append(InputFile(
@@ -130,6 +133,55 @@ def make_doc_id(source: str, record: int | None, article_no: int) -> str:
 # --------------------------------------------------------------------------- one page
 
 
+class _RawLines:
+    """Maps a line of the normalized page back to its line in the raw file.
+
+    Boilerplate removal works on raw lines; later stages see the normalized text, where
+    blank lines are collapsed. Non-blank lines correspond one to one (each kept raw line
+    that does not normalize to nothing), so the k-th non-blank normalized line is the k-th
+    such raw line. Built only when a later stage removes something.
+    """
+
+    def __init__(self, raw: str, removed: set[int], normalized: str,
+                 normalize: Callable[[str], str]) -> None:
+        self.raw, self.removed, self.normalized, self.normalize = raw, removed, normalized, normalize
+        self._raw_nos: list[int] | None = None
+        self._starts: list[int] = []
+
+    def _build(self) -> None:
+        self._raw_nos = [
+            i for i, line in enumerate(self.raw.split("\n"), 1)
+            if i not in self.removed and line.strip() and self.normalize(line).strip()
+        ]
+        pos = 0
+        for line in self.normalized.split("\n"):
+            if line.strip():
+                self._starts.append(pos)
+            pos += len(line) + 1
+        if len(self._starts) != len(self._raw_nos):
+            self._raw_nos = []  # the correspondence does not hold: give no line number
+
+    def line_no(self, offset: int) -> int | None:
+        """The raw line number of the normalized line holding *offset*, if known."""
+        import bisect
+
+        if self._raw_nos is None:
+            self._build()
+        assert self._raw_nos is not None
+        k = bisect.bisect_right(self._starts, offset) - 1
+        return self._raw_nos[k] if self._raw_nos and 0 <= k < len(self._raw_nos) else None
+
+    def lines(self, start: int, end: int) -> Iterator[tuple[int | None, str]]:
+        """(raw line number, raw text) of every non-blank normalized line in [start, end)."""
+        raw = self.raw.split("\n")
+        pos = start
+        for line in self.normalized[start:end].split("\n"):
+            if line.strip():
+                no = self.line_no(pos)
+                yield no, (raw[no - 1].rstrip("\r") if no else line.strip())
+            pos += len(line) + 1
+
+
 class _Errors:
     """Collects a page's stage errors as rows, or raises them in strict mode."""
 
@@ -151,7 +203,7 @@ class _Errors:
 
 def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict[str, Any]]]:
     """Run every per-page stage on one page; return its rows by table name."""
-    from .articles import split_articles
+    from .articles import page_preamble, split_articles
     from .boilerplate import strip_boilerplate
     from .dedup import minhash_signature, remove_repeated_blocks
     from .metadata import extract_metadata
@@ -177,13 +229,30 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     if articles is None:
         articles = [Article(1, "", text, 0, len(text))] if text.strip() else []
     meta_json = json.dumps(page.meta, ensure_ascii=False, default=str) if page.meta else None
+    raw_lines = _RawLines(page.text, {r.line_no for r in stripped.removed}, text, normalize_text)
+
+    # Nothing real is lost: what stands above the first article is recorded as removed.
+    preamble = err.call("articles", page_preamble, text, articles, default="") or ""
+    if preamble:
+        begin = text.find(preamble)
+        for no, line in raw_lines.lines(begin, begin + len(preamble)):
+            out["removed"].append({"source": src, "record": rec, "article_no": None,
+                                   "line_no": no, "text": line, "rule": "page_preamble"})
 
     for art in articles:
         doc_id = make_doc_id(src, rec, art.number)
         doc_text, repeats = err.call("repeated_blocks", remove_repeated_blocks, art.text,
                                      default=(art.text, []))
+        if repeats:
+            line_starts = [0]
+            for i, ch in enumerate(art.text):
+                if ch == "\n":
+                    line_starts.append(i + 1)
         for r in repeats:
-            out["removed"].append(as_row(r, source=src, record=rec, article_no=art.number))
+            offset = art.start + line_starts[min(r.line_no, len(line_starts)) - 1]
+            out["removed"].append({"source": src, "record": rec, "article_no": art.number,
+                                   "line_no": raw_lines.line_no(offset), "text": r.text,
+                                   "rule": r.rule})
         meta = err.call("metadata", extract_metadata, art.title, doc_text, default={}) or {}
         out["documents"].append({
             "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
@@ -256,6 +325,10 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     try:
         pages, issues = read_page(item.path, root=None, text_column=config.text_column,
                                   encoding=config.encoding, source=item.source)
+    except EmptyInputError as exc:
+        entry.update(status="skipped", reason=str(exc))
+        _write(out_dir, item, {}, entry, sha, fingerprint)
+        return entry
     except InputError as exc:
         _failed(entry, str(exc), config)
         _write(out_dir, item, {}, entry, sha, fingerprint)
@@ -327,7 +400,7 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator
         client = Client(scheduler)
     else:
         cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
         client = Client(cluster)
     try:
         futures = client.map(process_file, tasks, pure=False)
