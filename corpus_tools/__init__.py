@@ -3,30 +3,82 @@
 Each stage is a small pure function on text; the pipeline streams pages through them and
 builds tables at the edge::
 
-    >>> from corpus_tools.normalize import normalize_text
-    >>> normalize_text("壹是統壹部署")
-    '一是统一部署'
+    >>> from corpus_tools import normalize_text, split_sections, extract_metrics
+    >>> text = normalize_text("壹是統壹部署，走訪居民600多戶")
+    >>> text
+    '一是统一部署，走访居民600多户'
+    >>> [(m.raw, m.value, m.unit, m.qualifier) for m in extract_metrics(text)]
+    [('600多户', 600.0, '户', 'approx')]
+
+Heavy dependencies (spaCy, jieba, scikit-learn, matplotlib) load only when the stage that
+needs them runs.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import ConfigError, CorpusToolsError, InputError, ResourceError, SchemaError
-
+from .articles import split_articles
+from .boilerplate import strip_boilerplate
+from .config import RunConfig, load_config
+from .dedup import find_duplicates, minhash_signature, remove_repeated_blocks
+from .errors import (
+    ConfigError,
+    CorpusToolsError,
+    EmptyInputError,
+    InputError,
+    ResourceError,
+    SchemaError,
+)
+from .io import decode_bytes, read_page
+from .metadata import extract_metadata
+from .metrics import extract_metrics
+from .nlp import spacy_pipeline
+from .normalize import count_placeholders, detect_script, normalize_text
+from .pipeline import run
 from .schema import Article, Metric, Page, RemovedLine, Section, Stripped
+from .sections import SectionIndex, section_at, split_sections
+from .store import read_table
+from .themes import ThemeModel, run_themes, score_lexicon, theme_frequency
+from .tokens import tokenize
 
 __all__ = [
-    "__version__",
     "Article",
     "ConfigError",
     "CorpusToolsError",
+    "EmptyInputError",
     "InputError",
     "Metric",
     "Page",
     "RemovedLine",
     "ResourceError",
+    "RunConfig",
     "SchemaError",
     "Section",
+    "SectionIndex",
     "Stripped",
+    "ThemeModel",
+    "__version__",
+    "count_placeholders",
+    "decode_bytes",
+    "detect_script",
+    "extract_metadata",
+    "extract_metrics",
+    "find_duplicates",
+    "load_config",
+    "minhash_signature",
+    "normalize_text",
+    "read_page",
+    "read_table",
+    "remove_repeated_blocks",
+    "run",
+    "run_themes",
+    "score_lexicon",
+    "section_at",
+    "spacy_pipeline",
+    "split_articles",
+    "split_sections",
+    "strip_boilerplate",
+    "theme_frequency",
+    "tokenize",
 ]
