@@ -32,6 +32,7 @@ from typing import Any
 from . import __version__, store
 from .config import DEFAULT, RunConfig
 from .errors import CorpusToolsError, EmptyInputError, InputError
+from .io import PAGE_SUFFIXES
 from .schema import Page, as_row
 
 __all__ = ["InputFile", "RunResult", "discover", "process_page", "process_file", "run",
@@ -39,7 +40,7 @@ __all__ = ["InputFile", "RunResult", "discover", "process_page", "process_file",
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".html", ".htm", ".jsonl", ".csv"})
+SUPPORTED_SUFFIXES = PAGE_SUFFIXES
 
 
 @dataclass(frozen=True, slots=True)
