@@ -221,6 +221,11 @@ def theme_heatmap(
         ax = _new_ax(
             ax, (min(16.0, max(5.0, 0.32 * n_cols + 3.5)), min(14.0, max(3.0, 0.36 * n_rows + 1.5)))
         )
+        if data.size == 0:
+            ax.text(0.5, 0.5, "（无数据）", ha="center", va="center", fontproperties=prop)
+            ax.set_axis_off()
+            ax.set_title(title or "主题分布", fontproperties=prop)
+            return ax
         is_share = value in ("share", "section_share")
         peak = float(data.max()) if data.size else 0.0
         vmax = 1.0 if value == "share" else (min(1.0, peak) if is_share else peak) or 1.0

@@ -159,3 +159,18 @@ def test_draw_charts_writes_png_and_svg(tmp_path: Path) -> None:
     for p in paths:
         assert p.parent == tmp_path / "charts" and p.stat().st_size > 1000
     assert (tmp_path / "charts" / "theme_frequency.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_empty_tables_draw_without_errors() -> None:
+    empty = theme_frequency(
+        pd.DataFrame({"doc_id": [], "section_id": [], "theme": []}),
+        pd.DataFrame({"doc_id": ["a"], "year": [2020]}),
+        by="year",
+    )
+    for ax in (
+        theme_frequency_bar(empty),
+        theme_heatmap(empty),
+        theme_share_over_years(empty),
+        metrics_by_category(pd.DataFrame({"doc_id": [], "category": []})),
+    ):
+        assert _render(ax) == []
