@@ -228,6 +228,9 @@ def theme_heatmap(
             return ax
         is_share = value in ("share", "section_share")
         peak = float(data.max()) if data.size else 0.0
+        if not is_share and (data > 0).sum() >= 20:
+            # counts and densities: one outlier year must not wash out the rest of the map
+            peak = float(np.percentile(data[data > 0], 98))
         vmax = 1.0 if value == "share" else (min(1.0, peak) if is_share else peak) or 1.0
         image = ax.imshow(
             data, aspect="auto", cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest"
