@@ -126,9 +126,9 @@ def _segmenter(backend: str) -> Callable[[str], list[str]]:
 
             return cut
         if backend == "jieba":
-            with _quiet_jieba():
-                import jieba
+            import jieba  # sets its logger to DEBUG on import: quiet it after, not before
 
+            with _quiet_jieba():
                 tk = jieba.Tokenizer()
                 tk.initialize()
                 for word, freq, tag in user_words():

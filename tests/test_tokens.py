@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from corpus_tools.errors import InputError
 from corpus_tools.tokens import (
     _quiet_jieba,
+    _segmenter,
     available_backends,
     stopwords,
     tokenize,
@@ -139,3 +140,12 @@ def test_never_raises_and_tokens_are_clean(text: str) -> None:
 
 def test_lone_surrogates_do_not_raise() -> None:
     assert "志愿服务" in tokenize("开展志愿服务\ud800社区")
+
+
+def test_jieba_start_up_is_silent(capfd: pytest.CaptureFixture[str]) -> None:
+    _segmenter.cache_clear()
+    try:
+        assert tokenize("开展志愿服务", backend="jieba") == ["志愿服务"]
+    finally:
+        _segmenter.cache_clear()
+    assert "prefix dict" not in capfd.readouterr().err.lower()
