@@ -145,6 +145,13 @@ def own_text(sections_df: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=sections_df.index, dtype=object)
 
 
+def _simplified(texts: Iterable[str]) -> list[str]:
+    """Texts in traditional or mixed script normalized (to simplified); others unchanged."""
+    from .normalize import detect_script, normalize_text
+
+    return [normalize_text(t) if t and detect_script(t) != "simplified" else t for t in texts]
+
+
 def _chunks(texts: list[str], max_chars: int) -> list[str]:
     """Texts longer than *max_chars* cut into line-aligned pieces of about that size."""
     if max_chars <= 0:
@@ -219,6 +226,9 @@ class ThemeModel:
     min_df, max_df : document-frequency bounds of the TF-IDF vocabulary (not applied below
         50 fitted samples, nor when they would leave fewer than two terms).
     max_features : vocabulary cap.
+    simplify : sections in traditional or mixed script (``normalize.detect_script``) are
+        passed through ``normalize.normalize_text`` first, so a corpus that did not go
+        through the pipeline gets the same vocabulary as one that did.
     max_chars : for fitting only, a section longer than this is cut into pieces of about
         this size at line breaks (an unnumbered 30,000-character report would otherwise be
         one blurred sample); sections are still assigned and counted whole.
@@ -258,6 +268,7 @@ class ThemeModel:
         max_features: int | None = 20000,
         relevance: float = 0.6,
         max_chars: int = 3000,
+        simplify: bool = True,
     ) -> None:
         self.n_themes = n_themes
         self.method = method
@@ -271,6 +282,7 @@ class ThemeModel:
         self.max_features = max_features
         self.relevance = relevance
         self.max_chars = max_chars
+        self.simplify = simplify
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -390,6 +402,8 @@ class ThemeModel:
         df = self._ordered(sections_df)
         excluded = _excluded_mask(df, documents_df)
         texts = own_text(df)
+        if self.simplify:
+            texts = pd.Series(_simplified(texts), index=texts.index, dtype=object)
         use = ~excluded & (texts.str.len() >= self.min_chars).to_numpy()
         fit_texts = texts[use].tolist()
         if not fit_texts:
@@ -479,7 +493,8 @@ class ThemeModel:
         (or are all 0 for a section without content words); columns are theme_ids."""
         self._check_fitted()
         _require_columns(sections_df, ("text",), "sections_df")
-        X = self.vectorizer_.transform(own_text(sections_df).tolist())
+        texts = own_text(sections_df).tolist()
+        X = self.vectorizer_.transform(_simplified(texts) if self.simplify else texts)
         if self._estimator is None:
             W = np.asarray(X.sum(axis=1)).reshape(-1, 1)
         else:
@@ -612,6 +627,7 @@ def score_lexicon(
     lexicon: str | Path | Mapping[str, Any] | None = None,
     *,
     min_hits: int = 2,
+    simplify: bool = True,
 ) -> pd.DataFrame:
     """Named themes of each section: ``doc_id, section_id, theme, score, hits``.
 
@@ -620,6 +636,8 @@ def score_lexicon(
     ``score`` is hits per 1,000 characters. Only rows with ``hits >= min_hits`` are
     returned: that is the coding rule (pass ``min_hits=1`` to see every hit). Nested
     sections are scored on their own text (see :func:`own_text`), so no hit counts twice.
+    With *simplify*, text in traditional or mixed script is normalized to simplified first
+    (the lexicon is written in simplified characters).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"doc_id": ["d"], "section_id": ["1"],
@@ -635,7 +653,10 @@ def score_lexicon(
     records: list[tuple[Any, Any, str, float, int]] = []
     names = list(lex)
     for doc_id, section_id, text in zip(
-        sections_df["doc_id"], sections_df["section_id"], own_text(sections_df), strict=True
+        sections_df["doc_id"],
+        sections_df["section_id"],
+        _simplified(own_text(sections_df)) if simplify else own_text(sections_df),
+        strict=True,
     ):
         if not isinstance(text, str) or not text:
             continue

@@ -429,3 +429,20 @@ def test_long_sections_are_chunked_for_fitting_but_counted_whole() -> None:
     )
     model = ThemeModel(n_themes=2, max_chars=300).fit(df)
     assert sum(model.sizes_) == 2 == model.n_fitted_
+
+
+def test_traditional_corpus_gives_the_same_themes_as_its_simplified_form() -> None:
+    from corpus_tools.normalize import normalize_text
+
+    texts = [
+        "組織志願者開展志願服務，走訪慰問困難群眾和空巢老人。",
+        "清理衛生死角，整治背街小巷，推進垃圾分類。",
+        "志願服務隊走訪慰問困難群眾，發放慰問金。",
+        "開展垃圾分類宣傳，清理衛生死角和背街小巷。",
+    ]
+    trad = pd.DataFrame({"doc_id": list("abcd"), "section_id": "1", "text": texts})
+    simp = trad.assign(text=[normalize_text(t) for t in texts])
+    a = ThemeModel(n_themes=2, min_chars=0).fit(trad)
+    b = ThemeModel(n_themes=2, min_chars=0).fit(simp)
+    pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
+    assert any("志愿服务" in terms for terms in a.top_terms_)
