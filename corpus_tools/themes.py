@@ -332,6 +332,8 @@ class ThemeModel:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # sklearn's NMF loss takes sqrt of a rounding-error negative on exact fits
+            warnings.filterwarnings("ignore", "invalid value encountered in sqrt", RuntimeWarning)
             if self.method == "nmf":
                 from sklearn.decomposition import NMF
 
@@ -459,6 +461,8 @@ class ThemeModel:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # sklearn's NMF loss takes sqrt of a rounding-error negative on exact fits
+            warnings.filterwarnings("ignore", "invalid value encountered in sqrt", RuntimeWarning)
             return np.asarray(est.transform(X))
 
     def _labels(self, top_terms: list[list[str]]) -> list[str]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from corpus_tools.errors import InputError, ResourceError, SchemaError
@@ -470,3 +470,30 @@ def test_named_theme_gold_floors() -> None:
         tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
     assert tp / (tp + fp) >= GOLD_PRECISION_FLOOR
     assert tp / (tp + fn) >= GOLD_RECALL_FLOOR
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=80),
+            st.text(
+                alphabet=st.sampled_from(list("志愿服务卫生死角社区网格管理困难群众，。1□ ")),
+                max_size=60,
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+@example(["", "死难管网区区", "死难管网区区"])  # an exact NMF fit: sklearn warned on sqrt(-0)
+def test_fit_never_fails_other_than_input_error(texts: list[str]) -> None:
+    df = pd.DataFrame(
+        {"doc_id": [f"d{i}" for i in range(len(texts))], "section_id": "1", "text": texts}
+    )
+    try:
+        model = ThemeModel(n_themes=2, min_chars=0).fit(df)
+    except InputError:
+        return
+    assert model.n_themes_ >= 1 and all(model.top_terms_) and min(model.sizes_) > 0
+    assert len(model.assign(df)) <= len(df)
