@@ -487,12 +487,13 @@ def test_named_theme_gold_floors() -> None:
     )
 )
 @example(["", "死难管网区区", "死难管网区区"])  # an exact NMF fit: sklearn warned on sqrt(-0)
-def test_fit_never_fails_other_than_input_error(texts: list[str]) -> None:
+@pytest.mark.parametrize("method", ["nmf", "kmeans"])
+def test_fit_never_fails_other_than_input_error(method: str, texts: list[str]) -> None:
     df = pd.DataFrame(
         {"doc_id": [f"d{i}" for i in range(len(texts))], "section_id": "1", "text": texts}
     )
     try:
-        model = ThemeModel(n_themes=2, min_chars=0).fit(df)
+        model = ThemeModel(n_themes=2, min_chars=0, method=method).fit(df)
     except InputError:
         return
     assert model.n_themes_ >= 1 and all(model.top_terms_) and min(model.sizes_) > 0
