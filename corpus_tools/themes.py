@@ -579,7 +579,7 @@ def load_lexicon(
     out: dict[str, tuple[str, ...]] = {}
     for name, spec in data.items():
         terms = spec.get("terms") if isinstance(spec, Mapping) else spec
-        if not isinstance(terms, list) or not terms:
+        if not isinstance(terms, (list, tuple)) or not terms:
             raise ResourceError(f"{label}: theme {name!r} needs a non-empty list of terms")
         clean = []
         for term in terms:
@@ -890,6 +890,8 @@ def run_themes(
         _table_path(out, "sections"), ("doc_id", "section_id", "text"), ("parent_id", "start")
     )
     model = ThemeModel(n_themes=n_themes, method=method, random_state=random_state)
+    model._check_params()  # bad settings raise; only an empty corpus is tolerated below
+    lex = load_lexicon(lexicon)  # a broken lexicon fails before the long fit
     try:
         model.fit(sections, documents)
         themes = model.themes_table()
@@ -901,8 +903,6 @@ def run_themes(
             "; ".join(model.labels_),
         )
     except InputError as exc:
-        if "method" in str(exc) or "n_themes" in str(exc):
-            raise
         log.warning("themes: %s; writing empty theme tables", exc)
         themes = pd.DataFrame(
             {
@@ -918,7 +918,9 @@ def run_themes(
                 )
             }
         )
-    named = score_lexicon(sections, lexicon)
+    if getattr(model, "coherence_", None):
+        log.info("themes: mean NPMI by number of themes: %s", model.coherence_)
+    named = score_lexicon(sections, lex)
     frames = {"themes": themes, "section_themes": assigned, "named_themes": named}
     for name, df in frames.items():
         _write_atomic(df, out / f"{name}.parquet")

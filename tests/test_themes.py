@@ -498,3 +498,21 @@ def test_fit_never_fails_other_than_input_error(method: str, texts: list[str]) -
         return
     assert model.n_themes_ >= 1 and all(model.top_terms_) and min(model.sizes_) > 0
     assert len(model.assign(df)) <= len(df)
+
+
+def test_run_themes_bad_settings_raise_and_empty_corpus_writes_empty_tables(
+    tmp_path: Path,
+) -> None:
+    pd.DataFrame({"doc_id": ["a"], "duplicate_of": [None]}).to_parquet(
+        tmp_path / "documents.parquet"
+    )
+    pd.DataFrame({"doc_id": ["a"], "section_id": ["0"], "text": ["。。。"]}).to_parquet(
+        tmp_path / "sections.parquet"
+    )
+    with pytest.raises(InputError, match="method"):
+        run_themes(tmp_path, method="lda")
+    with pytest.raises(ResourceError):
+        run_themes(tmp_path, lexicon={"党建": []})
+    frames = run_themes(tmp_path)
+    assert frames["themes"].empty and list(frames["themes"].columns) == list(THEME_COLUMNS)
+    assert pd.read_parquet(tmp_path / "section_themes.parquet").empty
