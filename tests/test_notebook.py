@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "tour.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_quickstart.ipynb"
 
 needs_kernel = pytest.mark.skipif(
     importlib.util.find_spec("ipykernel") is None or importlib.util.find_spec("nbclient") is None,
