@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _cases import case_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,11 +20,7 @@ CASES = yaml.safe_load((HERE / "cases" / "boilerplate.yaml").read_text(encoding=
 
 
 def _params() -> list[object]:
-    out = []
-    for case in CASES:
-        marks = [pytest.mark.xfail(strict=True, reason=case["xfail"])] if "xfail" in case else []
-        out.append(pytest.param(case, id=case["id"], marks=marks))
-    return out
+    return case_params('boilerplate')
 
 
 def check_invariants(text: str, out: bp.Stripped) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _cases import case_params
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,11 +31,7 @@ def _row(s: Section) -> str:
 
 
 def _params() -> list[object]:
-    out = []
-    for case in CASES:
-        marks = [pytest.mark.xfail(strict=True, reason=case["xfail"])] if "xfail" in case else []
-        out.append(pytest.param(case, id=case["id"], marks=marks))
-    return out
+    return case_params('sections')
 
 
 def check_invariants(text: str, sections: list[Section]) -> None:
