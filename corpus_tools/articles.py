@@ -114,9 +114,10 @@ def _lines(text: str) -> Iterator[tuple[int, int, str]]:
         pos += len(line) + 1
 
 
-def _core(line: str) -> tuple[int, str, bool]:
+def _core(line: str, fold: bool = True) -> tuple[int, str, bool]:
     """Offset of the line's content after its markdown/space prefix, the content folded to
-    simplified script (at most ``_SCAN`` characters of it), and whether it was cut there."""
+    simplified script (at most ``_SCAN`` characters of it), and whether it was cut there.
+    ``fold=False`` when the caller knows the page needs no folding."""
     from .boilerplate import fold_text
 
     m = _LEAD.match(line)
@@ -125,7 +126,7 @@ def _core(line: str) -> tuple[int, str, bool]:
     if rest.endswith("**"):
         rest = rest[:-2].rstrip(_SPACES)
     truncated = len(rest) > _SCAN
-    return lead, fold_text(rest[:_SCAN]), truncated
+    return lead, fold_text(rest[:_SCAN]) if fold else rest[:_SCAN], truncated
 
 
 def _match(core: str, truncated: bool = False) -> tuple[_Rule, re.Match[str]] | None:
@@ -159,10 +160,22 @@ def is_article_marker(line: str) -> bool:
 
 def _markers(text: str) -> list[_Marker]:
     out = []
+    from .boilerplate import needs_fold
+
+    fold = needs_fold(text)
+    longest_title = _TITLE_MAX + 8
     for start, end, line in _lines(text):
         if not line or line.isspace():
             continue
-        lead, core, truncated = _core(line)
+        # Cheap pre-filter: a title line is short and a label has its colon near the start;
+        # most lines of a long report are neither.
+        if (
+            len(line) > longest_title
+            and _COLON.search(line, 0, _SCAN + 20) is None
+            and len(line.strip(_SPACES + "#*")) > longest_title
+        ):
+            continue
+        lead, core, truncated = _core(line, fold)
         hit = _match(core, truncated)
         if hit is None:
             continue

@@ -102,6 +102,26 @@ def fold_text(text: str) -> str:
     return text.translate(_fold_table()).replace("<U+00A0>", " ")
 
 
+@functools.cache
+def _needs_fold() -> re.Pattern[str]:
+    """Finds a character that :func:`fold_text` changes, other than line ends (``\\r`` goes
+    with the ``rstrip`` every caller applies). One scan of a page, in C, tells whether its
+    lines need folding at all: a simplified page with plain widths needs none."""
+    chars = sorted(
+        cp for cp, target in _fold_table().items() if chr(cp) != target and cp not in (10, 13)
+    )
+    return re.compile("[" + "".join(re.escape(chr(cp)) for cp in chars) + "]|<U\\+00A0>")
+
+
+def needs_fold(text: str) -> bool:
+    """True if some line of *text* reads differently after :func:`fold_text` (line ends aside).
+
+    >>> needs_fold("社区工作总结"), needs_fold("社區工作總結")
+    (False, True)
+    """
+    return _needs_fold().search(text) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class _Keyword:
     order: int
@@ -194,7 +214,11 @@ def _continues(raw_line: str) -> bool:
 
 
 def _blank(raw_line: str) -> bool:
-    return not raw_line or raw_line.isspace() or not fold_text(raw_line).strip()
+    return (
+        not raw_line
+        or raw_line.isspace()
+        or (needs_fold(raw_line) and not fold_text(raw_line).strip())
+    )
 
 
 def strip_boilerplate(text: str) -> Stripped:
@@ -219,11 +243,12 @@ def strip_boilerplate(text: str) -> Stripped:
     raw_lines = text.split("\n")
     n = len(raw_lines)
     folded_cache: dict[int, str] = {}
+    fold = fold_text if needs_fold(text) else str
 
     def folded(i: int) -> str:
         f = folded_cache.get(i)
         if f is None:
-            f = folded_cache[i] = fold_text(raw_lines[i]).rstrip()
+            f = folded_cache[i] = fold(raw_lines[i]).rstrip()
         return f
 
     hit: dict[int, str] = {}  # 0-based line index → rule id (candidates)
