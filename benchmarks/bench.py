@@ -18,7 +18,6 @@ import argparse
 import gc
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -198,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         big_mb = make_big(args.corpus, args.work / "big", args.big_gb)
         for workers in (1, 2):
             s, rss = pipeline_run(args.work / "big", args.work / "out", workers)
-            runs.append((f"repeated ×{round(big_mb / total)}", big_mb, workers, s, rss))
+            runs.append((f"repeated x{round(big_mb / total)}", big_mb, workers, s, rss))
             print(f"  big, {workers} worker(s): {big_mb / s:.2f} MB/s, peak RSS {rss:.0f} MB",
                   flush=True)
     shutil.rmtree(args.work, ignore_errors=True)

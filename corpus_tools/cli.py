@@ -17,7 +17,7 @@ from . import __version__
 from .config import DEFAULT, RunConfig, load_config
 from .errors import CorpusToolsError
 
-__all__ = ["parse_args", "main"]
+__all__ = ["main", "parse_args"]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

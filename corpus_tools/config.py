@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["RunConfig", "load_config", "DEFAULT"]
+__all__ = ["DEFAULT", "RunConfig", "load_config"]
 
 ENGINES = ("local", "dask")
 THEME_METHODS = ("nmf", "kmeans")

@@ -35,8 +35,16 @@ from .errors import CorpusToolsError, EmptyInputError, InputError
 from .io import PAGE_SUFFIXES
 from .schema import Page, as_row
 
-__all__ = ["InputFile", "RunResult", "discover", "process_page", "process_file", "run",
-           "make_doc_id", "SUPPORTED_SUFFIXES"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "InputFile",
+    "RunResult",
+    "discover",
+    "make_doc_id",
+    "process_file",
+    "process_page",
+    "run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +92,7 @@ def discover(inputs: Sequence[str | Path]) -> list[InputFile]:
             found.append(InputFile(str(root), prefix + root.name if several else root.name))
             continue
         if not root.is_dir():
-            found.append(InputFile(str(root), str(item), f"unreadable: no such file or folder"))
+            found.append(InputFile(str(root), str(item), "unreadable: no such file or folder"))
             continue
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             dirnames.sort()
@@ -145,7 +153,8 @@ class _RawLines:
 
     def __init__(self, raw: str, removed: set[int], normalized: str,
                  normalize: Callable[[str], str]) -> None:
-        self.raw, self.removed, self.normalized, self.normalize = raw, removed, normalized, normalize
+        self.raw, self.removed = raw, removed
+        self.normalized, self.normalize = normalized, normalize
         self._raw_nos: list[int] | None = None
         self._starts: list[int] = []
 

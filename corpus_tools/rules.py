@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ResourceError
 
-__all__ = ["TsvRow", "load_tsv", "load_lines", "load_yaml", "read_resource"]
+__all__ = ["TsvRow", "load_lines", "load_tsv", "load_yaml", "read_resource"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,20 +12,20 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = [
-    "Page",
-    "RemovedLine",
-    "Stripped",
-    "Article",
-    "Section",
-    "Metric",
     "DOCUMENT_COLUMNS",
+    "ERROR_COLUMNS",
+    "METRIC_COLUMNS",
     "REMOVED_COLUMNS",
     "SECTION_COLUMNS",
-    "METRIC_COLUMNS",
-    "THEME_COLUMNS",
     "SECTION_THEME_COLUMNS",
-    "ERROR_COLUMNS",
     "TABLES",
+    "THEME_COLUMNS",
+    "Article",
+    "Metric",
+    "Page",
+    "RemovedLine",
+    "Section",
+    "Stripped",
     "as_row",
 ]
 

@@ -29,16 +29,16 @@ from .schema import TABLES
 __all__ = [
     "ARROW_SCHEMAS",
     "PART_TABLES",
-    "atomic_path",
-    "write_json",
-    "part_key",
-    "part_dir",
-    "write_part",
-    "read_part_state",
-    "read_part",
     "assemble_table",
-    "write_csv",
+    "atomic_path",
+    "part_dir",
+    "part_key",
+    "read_part",
+    "read_part_state",
     "read_table",
+    "write_csv",
+    "write_json",
+    "write_part",
 ]
 
 _S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
