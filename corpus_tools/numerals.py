@@ -75,22 +75,22 @@ def parse_number(s: str) -> float | None:
     head = s.rstrip("十百千万亿")
     if head and head.isascii() and head[0] != "." and head[-1] != ".":
         try:
-            v = float(head)  # the common case: 2196, 0.8, 928亿, 5.2万亿
+            plain = float(head)  # the common case: 2196, 0.8, 928亿, 5.2万亿
         except ValueError:
             pass
         else:
             for c in s[len(head) :]:
-                v *= MAGNITUDES[c]
-            return v
+                plain *= MAGNITUDES[c]
+            return plain
     s = s.translate(_FULLWIDTH)
     if "点" in s:
         whole, _, frac = s.partition("点")
         if not frac or any(c not in DIGIT_VALUES for c in frac):
             return None
-        head = parse_number(whole) if whole else 0.0
-        if head is None:
+        head_value = parse_number(whole) if whole else 0.0
+        if head_value is None:
             return None
-        return head + float("0." + "".join(str(DIGIT_VALUES[c]) for c in frac))
+        return head_value + float("0." + "".join(str(DIGIT_VALUES[c]) for c in frac))
     total = 0.0
     section = 0.0
     number: float | None = None

@@ -196,7 +196,8 @@ class _Errors:
     """Collects a page's stage errors as rows, or raises them in strict mode."""
 
     def __init__(self, page: Page, strict: bool) -> None:
-        self.page, self.strict, self.rows = page, strict, []
+        self.page, self.strict = page, strict
+        self.rows: list[dict[str, Any]] = []
 
     def call(self, stage: str, fn: Callable[..., Any], *args: Any, default: Any = None) -> Any:
         try:

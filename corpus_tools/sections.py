@@ -199,6 +199,8 @@ def _candidates(text: str, g: _Grammar) -> list[_Cand]:
     out: list[_Cand] = []
     for m in g.regex.finditer(text):
         kind = m.lastgroup
+        if kind is None:  # pragma: no cover - every alternative is a named group
+            continue
         line_end = text.find("\n", m.end())
         if line_end < 0:
             line_end = len(text)
