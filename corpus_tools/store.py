@@ -1,7 +1,8 @@
 """A run's on-disk state: per-page parts, the assembled tables, atomic writes.
 
 Each input file's rows are written by whoever processed it (a worker process or a Dask
-worker) into ``OUT/.parts/<key>/``: one small Parquet file per table and, last of all,
+worker) into ``OUT/.parts/<key>/``: one small Arrow IPC file per table (uncompressed: a
+part is written once and read once, so speed beats size there) and, last of all,
 ``state.json``, which marks the part complete and records the file's content hash. A run
 that is killed leaves at most an incomplete part without ``state.json``; the next run
 redoes that file. The tables users read (``OUT/documents.parquet`` …) are assembled from
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from .errors import SchemaError
@@ -124,7 +126,8 @@ def write_part(
     target = part_dir(out_dir, source)
     with atomic_path(target, is_dir=True) as tmp:
         for name in PART_TABLES:
-            pq.write_table(_to_arrow(name, tables.get(name, [])), tmp / f"{name}.parquet")
+            feather.write_feather(_to_arrow(name, tables.get(name, [])), tmp / f"{name}.arrow",
+                                  compression="uncompressed")
         (tmp / "state.json").write_text(
             json.dumps(state, ensure_ascii=False, default=str), "utf-8"
         )
@@ -137,14 +140,13 @@ def read_part_state(out_dir: Path, source: str) -> dict[str, Any] | None:
         state = json.loads((d / "state.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    if not all((d / f"{name}.parquet").exists() for name in PART_TABLES):
+    if not all((d / f"{name}.arrow").exists() for name in PART_TABLES):
         return None
     return state if isinstance(state, dict) else None
 
 
 def read_part(out_dir: Path, source: str, table: str) -> pa.Table:
-    return pq.read_table(part_dir(out_dir, source) / f"{table}.parquet",
-                         schema=ARROW_SCHEMAS[table])
+    return feather.read_table(part_dir(out_dir, source) / f"{table}.arrow", memory_map=False)
 
 
 def assemble_table(
