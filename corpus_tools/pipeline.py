@@ -18,10 +18,12 @@ on unless ``strict`` is set.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -142,6 +144,9 @@ def make_doc_id(source: str, record: int | None, article_no: int) -> str:
 # --------------------------------------------------------------------------- one page
 
 
+_CONTENT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
 class _RawLines:
     """Maps a line of the normalized page back to its line in the raw file.
 
@@ -159,9 +164,12 @@ class _RawLines:
         self._starts: list[int] = []
 
     def _build(self) -> None:
+        # A line holding a Chinese character never normalizes to
+        # nothing; only the rest (rules, stray marks, odd spaces) is asked.
         self._raw_nos = [
             i for i, line in enumerate(self.raw.split("\n"), 1)
-            if i not in self.removed and line.strip() and self.normalize(line).strip()
+            if i not in self.removed and line.strip()
+            and (_CONTENT.search(line) is not None or self.normalize(line).strip())
         ]
         pos = 0
         for line in self.normalized.split("\n"):
@@ -255,10 +263,8 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
         doc_text, repeats = err.call("repeated_blocks", remove_repeated_blocks, art.text,
                                      default=(art.text, []))
         if repeats:
-            line_starts = [0]
-            for i, ch in enumerate(art.text):
-                if ch == "\n":
-                    line_starts.append(i + 1)
+            line_starts = list(
+                itertools.accumulate((len(x) + 1 for x in art.text.split("\n")), initial=0))
         for r in repeats:
             offset = art.start + line_starts[min(r.line_no, len(line_starts)) - 1]
             out["removed"].append({"source": src, "record": rec, "article_no": art.number,

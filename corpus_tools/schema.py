@@ -8,7 +8,8 @@ Offsets (``start``/``end``) always slice back: ``text[start:end] == raw`` for a 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import functools
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = [
@@ -114,10 +115,15 @@ def as_row(record: Any, /, **extra: Any) -> dict[str, Any]:
     {'source': 'a.txt', 'line_no': 3, 'text': '相关文章', 'rule': 'related_list'}
     """
     row = dict(extra)
-    row.update(asdict(record) if hasattr(record, "__dataclass_fields__") else record)
+    if hasattr(record, "__dataclass_fields__"):
+        # shallow (the fields are scalars): dataclasses.asdict deep-copies and is 10x slower
+        row.update({name: getattr(record, name) for name in _names(type(record))})
+    else:
+        row.update(record)
     return row
 
 
+@functools.cache
 def _names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
