@@ -226,3 +226,17 @@ def test_dask_engine_gives_identical_tables(tmp_path: Path) -> None:
     run([raw], tmp_path / "local", FAST)
     run([raw], tmp_path / "dask", FAST.replace(engine="dask", workers=2))
     assert_same_tables(tmp_path / "local", tmp_path / "dask")
+
+
+def test_fifty_megabyte_page_on_one_line(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    unit = "社区积极开展志愿服务活动，营造文明和谐的社区氛围。" * 9 + "全年服务群众300人次。"
+    n = 50_000_000 // len(unit.encode())
+    (raw / "one_line.txt").write_text(unit * n, encoding="utf-8")
+    result = run([raw], tmp_path / "out", FAST)
+    entry = result.entries[0]
+    assert entry["status"] == "ok" and entry["bytes"] > 49_000_000
+    assert entry["rows"]["metrics"] == n
+    docs = read_table(tmp_path / "out", "documents", columns=["n_chars"])
+    assert docs["n_chars"].iloc[0] == len(unit) * n
