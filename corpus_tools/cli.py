@@ -49,14 +49,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="skip fitting themes")
     r.add_argument("--no-charts", dest="charts", action="store_false", default=None,
                    help="skip drawing charts")
-    r.add_argument("--n-themes", type=int, default=None)
+    r.add_argument("--n-themes", type=int, default=None,
+                   help="number of discovered themes (default: chosen by the model)")
+    r.add_argument("--method", dest="theme_method", choices=["nmf", "kmeans"], default=None,
+                   help="theme model (default: nmf)")
+    r.add_argument("--lexicon", default=None,
+                   help="YAML of named themes → seed terms (default: the packaged lexicon)")
+    r.add_argument("--random-state", type=int, default=None, help="seed of the theme model")
     r.add_argument("--strict", action="store_true", default=None,
                    help="stop at the first page that fails instead of recording it")
     _common(r)
 
     t = sub.add_parser("themes", help="refit themes on the tables in OUT")
     t.add_argument("--out", default="data/processed")
-    t.add_argument("--n-themes", type=int, default=None)
+    t.add_argument("--n-themes", type=int, default=None,
+                   help="number of discovered themes (default: chosen by the model)")
     t.add_argument("--method", choices=["nmf", "kmeans"], default="nmf")
     t.add_argument("--lexicon", default=None, help="YAML of named themes → seed terms")
     t.add_argument("--random-state", type=int, default=0)
@@ -79,6 +86,8 @@ def _config(args: argparse.Namespace) -> RunConfig:
         "scheduler": args.scheduler, "text_column": args.text_column,
         "encoding": args.encoding, "resume": args.resume, "themes": args.themes,
         "charts": args.charts, "n_themes": args.n_themes, "strict": args.strict,
+        "theme_method": args.theme_method, "lexicon": args.lexicon,
+        "random_state": args.random_state,
     }
     if args.config:
         return load_config(args.config, **overrides)
