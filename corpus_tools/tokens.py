@@ -6,6 +6,8 @@ domain user dictionary shipped in ``corpus_tools/resources/user_dict.txt`` (精�
 stopwords of ``resources/stopwords.txt`` (function words and the genre's formulaic phrases
 such as 进一步, 加强, 开展, 工作, 切实), single characters, numbers (ASCII or Chinese
 numerals: 2023, 一九五八年, 第一), placeholders (``□``), punctuation and whitespace.
+ASCII words are case-folded (``CnPack``, ``CNPACK`` and ``cnpack`` are one term ``cnpack``),
+and the stopword list is matched case-folded too.
 
 Backends: when the ``rjieba`` package (a binding of the Rust port jieba-rs) is installed it
 is used: with HMM off it cuts exactly as jieba does, about ten times faster. Otherwise a
@@ -42,12 +44,17 @@ BACKENDS = ("rjieba", "jieba")
 # letters (CnPack, IDE, XE3). Anything else (punctuation, spaces, digits, □, one character)
 # is dropped.
 _KEEP_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}|[A-Za-z]{2,}[A-Za-z0-9]*")
-# Tokens made only of numeral, ordinal and date characters: 一九五八年, 第一, 三月, 十五.
-_NUMERAL_RE = re.compile(r"[〇零一二三四五六七八九十百千万亿两几第年月日号余多半]+")
+# Tokens made only of numeral, ordinal, date and counter characters: 一九五八年, 第一次, 三月.
+_NUMERAL_RE = re.compile(r"[〇零一二三四五六七八九十百千万亿两几第年月日号余多半次届个]+")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _VERDICT_CAP = 500_000
 
 _lock = threading.Lock()
+
+
+def _fold(token: str) -> str:
+    """ASCII words lower-cased (CnPack → cnpack); anything else unchanged."""
+    return token.lower() if token.isascii() else token
 
 
 @functools.cache
@@ -57,7 +64,7 @@ def stopwords() -> frozenset[str]:
     >>> "进一步" in stopwords() and "志愿服务" not in stopwords()
     True
     """
-    return frozenset(load_lines("stopwords.txt"))
+    return frozenset(_fold(w) for w in load_lines("stopwords.txt"))
 
 
 @functools.cache
@@ -146,19 +153,21 @@ def _default_backend() -> str:
     return found[0]
 
 
-_verdicts: dict[str, bool] = {}
+# token as cut -> the term it becomes, or "" when it is dropped
+_verdicts: dict[str, str] = {}
 
 
-def _keep(token: str) -> bool:
+def _keep(token: str) -> str:
+    term = _fold(token)
     ok = (
-        _KEEP_RE.fullmatch(token) is not None
-        and _NUMERAL_RE.fullmatch(token) is None
-        and token not in stopwords()
+        _KEEP_RE.fullmatch(term) is not None
+        and _NUMERAL_RE.fullmatch(term) is None
+        and term not in stopwords()
     )
     if len(_verdicts) >= _VERDICT_CAP:
         _verdicts.clear()
-    _verdicts[token] = ok
-    return ok
+    _verdicts[token] = term if ok else ""
+    return _verdicts[token]
 
 
 def tokenize(text: str, *, backend: str | None = None) -> list[str]:
@@ -168,6 +177,8 @@ def tokenize(text: str, *, backend: str | None = None) -> list[str]:
 
     >>> tokenize("深入开展社会主义核心价值观宣传教育，组织文体活动12场")
     ['社会主义核心价值观', '宣传教育', '文体活动']
+    >>> tokenize("CnPack 专家包与 cnpack IDE")
+    ['cnpack', '专家', 'cnpack', 'ide']
     >>> tokenize("")
     []
     """
@@ -178,9 +189,9 @@ def tokenize(text: str, *, backend: str | None = None) -> list[str]:
     verdicts = _verdicts
     out = []
     for token in cut(text):
-        ok = verdicts.get(token)
-        if ok is None:
-            ok = _keep(token)
-        if ok:
-            out.append(token)
+        term = verdicts.get(token)
+        if term is None:
+            term = _keep(token)
+        if term:
+            out.append(term)
     return out

@@ -71,7 +71,10 @@ def test_formulaic_phrases_are_stopwords(word: str) -> None:
         ("第三，环境卫生", ["环境卫生"]),
         ("的了和是在", []),
         ("，。、；：！？（）《》", []),
-        ("CnPack IDE 专家包 1.0.0", ["CnPack", "IDE", "专家"]),
+        ("CnPack IDE 专家包 1.0.0", ["cnpack", "ide", "专家"]),
+        ("CnPack cnpack CNPACK", ["cnpack", "cnpack", "cnpack"]),
+        ("Continue to fix the bugs and do the documentation.", ["fix", "bugs", "documentation"]),
+        ("现在，我代表国务院，向大会报告政府工作，请予审议，并请全国政协各位委员提出意见。", []),
     ],
     ids=[
         "placeholders",
@@ -81,6 +84,9 @@ def test_formulaic_phrases_are_stopwords(word: str) -> None:
         "single_chars",
         "punctuation",
         "ascii_words",
+        "ascii_case_folded",
+        "english_function_words",
+        "report_closing_formula",
     ],
 )
 def test_dropping(text: str, expected: list[str]) -> None:
