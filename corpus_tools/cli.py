@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # Libraries that set their own loggers' levels (dask.distributed logs at INFO) still
+    # pass through the handler's level: --quiet means quiet.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
     try:
         if args.command == "run":
             return _run(args)
