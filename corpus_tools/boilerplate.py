@@ -9,7 +9,8 @@ character by character and never touches ``"\\n"``, so folded line *i* is raw li
 record keeps the raw line.
 
 Speed: a rule with trigger words (column ``trigger``, literal words such as ``小编|小編``)
-is tried only on the lines where ``str.find`` sees one of its words; the other rules, one
+is tried only on the lines holding one of its words (one alternation of all the trigger
+words, scanned once over the raw page, finds those lines); the other rules, one
 anchored alternation, only on lines of at most 160 characters (furniture is short, body
 paragraphs are long), so the page is never scanned by a slow pattern.
 
@@ -89,6 +90,22 @@ def _fold_table() -> dict[int, str]:
     return table
 
 
+@functools.cache
+def _fold_list() -> list[int | str]:
+    """:func:`_fold_table` as a list indexed by code point, for ``str.translate``.
+
+    ``translate`` looks every character up in its table; a dict raises (and swallows) a
+    KeyError for each character it does not hold, which a list lookup never does, so the
+    list is 2-3 times faster on Chinese text. Characters beyond the list's end are left
+    as they are, as with the dict.
+    """
+    table = _fold_table()
+    out: list[int | str] = list(range(max(table) + 1))
+    for cp, target in table.items():
+        out[cp] = target
+    return out
+
+
 def fold_text(text: str) -> str:
     """A copy of *text* for matching rules: simplified, ASCII widths, plain spaces.
 
@@ -99,7 +116,7 @@ def fold_text(text: str) -> str:
     >>> fold_text("<U+00A0><U+00A0>各位代表：")
     '  各位代表:'
     """
-    return text.translate(_fold_table()).replace("<U+00A0>", " ")
+    return text.translate(_fold_list()).replace("<U+00A0>", " ")
 
 
 @functools.cache
@@ -127,7 +144,7 @@ class _Keyword:
     order: int
     rid: str
     pattern: re.Pattern[str]
-    words: tuple[str, ...]  # literal triggers, found with str.find on the raw page
+    words: tuple[str, ...]  # literal triggers, looked for in the raw line
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +154,7 @@ class _Rules:
     order: dict[str, int]  # rule id → its place in the file (earlier wins)
     keyword: tuple[_Keyword, ...]  # rules with trigger words
     kinds: dict[str, str]  # rule id → kind
+    triggers: re.Pattern[str] | None  # any trigger word of any rule (literal alternation)
 
 
 _PREFIX = r"[ ]*(?:#{1,6}[ ]*|[-*+][ ]+)?"
@@ -175,12 +193,14 @@ def _rules() -> _Rules:
             plain.append(f"(?P<{rid}>{pattern})")
     if not plain and not keyword:
         raise ResourceError(f"corpus_tools/resources/{_RULE_FILE} has no removal rules")
+    words = sorted({w for kw in keyword for w in kw.words}, key=lambda w: (-len(w), w))
     return _Rules(
         protect=re.compile(_PREFIX + "(?:" + "|".join(protect or ["(?!)"]) + ")"),
         plain=re.compile(_PREFIX + "(?:" + "|".join(plain) + ")") if plain else None,
         order=order,
         keyword=tuple(keyword),
         kinds=kinds,
+        triggers=re.compile("|".join(map(re.escape, words))) if words else None,
     )
 
 
@@ -261,10 +281,13 @@ def strip_boilerplate(text: str) -> Stripped:
                 if m is not None and m.lastgroup is not None:
                     hit[i] = m.lastgroup
     # Rules with trigger words see every line holding one of their words.
-    if rules.keyword:
+    if rules.triggers is not None:
         starts = list(itertools.accumulate((len(line) + 1 for line in raw_lines), initial=0))
-        for kw in rules.keyword:
-            for i in _lines_with(text, kw.words, starts):
+        for i in _lines_with(text, rules.triggers, starts):
+            line = raw_lines[i]
+            for kw in rules.keyword:
+                if not any(word in line for word in kw.words):
+                    continue
                 old = hit.get(i)
                 if old is not None and rules.order[old] < kw.order:
                     continue
@@ -337,15 +360,19 @@ def strip_boilerplate(text: str) -> Stripped:
     return Stripped(text="\n".join(kept), removed=records)
 
 
-def _lines_with(text: str, words: tuple[str, ...], starts: list[int]) -> set[int]:
-    """0-based indexes of the lines of *text* that contain one of *words* (str.find)."""
-    found: set[int] = set()
-    for word in words:
-        pos = text.find(word)
-        while pos != -1:
-            i = bisect.bisect_right(starts, pos) - 1
-            found.add(i)
-            pos = text.find(word, starts[i + 1]) if i + 1 < len(starts) else -1
+def _lines_with(text: str, pattern: re.Pattern[str], starts: list[int]) -> list[int]:
+    """0-based indexes of the lines of *text* where *pattern* (trigger words) matches.
+
+    One scan of the page: the regex engine skips to the words' first characters in C,
+    where a ``str.find`` per word would scan the whole page once per word. A trigger word
+    never holds ``"\\n"``, so a line holds a word exactly when a search finds one in it.
+    """
+    found: list[int] = []
+    m = pattern.search(text)
+    while m is not None:
+        i = bisect.bisect_right(starts, m.start()) - 1
+        found.append(i)
+        m = pattern.search(text, starts[i + 1])  # starts[-1] lies past the end
     return found
 
 
