@@ -73,26 +73,73 @@ def _masked(text: str) -> str:
     return _DROP.sub("", _NUMBERS.sub("#", text))
 
 
+@functools.cache
+def _bmp_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per BMP code point: is it kept in a line key (``_DROP`` spares it, or it is a line
+    end), is it kept in a masked text (neither ``_NUMBERS`` nor ``_DROP`` takes it: a
+    number run becomes ``#``, which ``_DROP`` then removes). Read off the regexes
+    themselves, so the tables agree with them by construction."""
+    bmp = "".join(map(chr, range(0x10000)))
+    key = np.ones(0x10000, dtype=bool)
+    for m in _DROP.finditer(bmp):
+        key[m.start() : m.end()] = False
+    masked = key.copy()
+    for m in _NUMBERS.finditer(bmp):
+        masked[m.start() : m.end()] = False
+    key[0x0A] = True
+    return key, masked
+
+
+def _bmp_units(text: str) -> np.ndarray | None:
+    """The UTF-16 code units of *text*, one per character, or None if it has a character
+    beyond U+FFFF (then the regexes do the work). A lone surrogate is one unit too."""
+    data = text.encode("utf-16-le", "surrogatepass")
+    if len(data) != 2 * len(text):
+        return None
+    return np.frombuffer(data, dtype=np.uint16)
+
+
+def _masked_codes(text: str) -> np.ndarray:
+    """The code points of ``_masked(text)`` as ``uint64``, by table lookup when it can."""
+    units = _bmp_units(text)
+    if units is None:
+        s = _masked(text)
+        return np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    return units[_bmp_tables()[1][units]].astype(np.uint64)
+
+
 def _shingle_hashes(text: str) -> np.ndarray:
-    """Unique 32-bit hashes of the character k-grams of *text* (vectorized)."""
-    s = _masked(text)
-    if not s:
+    """32-bit hashes of the distinct character k-grams of *text* (vectorized).
+
+    Each gram's polynomial hash is computed in place; the grams are made distinct before
+    the splitmix64 finalizer (a bijection on 64 bits, so no two distinct grams meet there),
+    with a sort, which numpy does several times faster than ``np.unique``'s hash table.
+    Two distinct grams can still share their low 32 bits; a repeated value changes no
+    minimum.
+    """
+    cps = _masked_codes(text)
+    if not len(cps):
         return np.zeros(0, dtype=np.uint64)
-    cps = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     k = min(SHINGLE, len(cps))
     n = len(cps) - k + 1
-    h = np.zeros(n, dtype=np.uint64)
+    h = cps[:n].copy()  # the first step of h = h * mult + c from h = 0
     mult = np.uint64(1_000_003)
     with np.errstate(over="ignore"):
-        for j in range(k):
-            h = h * mult + cps[j : j + n]
+        for j in range(1, k):
+            h *= mult
+            h += cps[j : j + n]
+        h.sort()
+        if n > 1:
+            h = h[np.concatenate(([True], h[1:] != h[:-1]))]
         # finalizer (splitmix64) so that nearby grams spread over 32 bits
-        h ^= h >> np.uint64(30)
+        tmp = np.empty_like(h)
+        h ^= np.right_shift(h, np.uint64(30), out=tmp)
         h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(27)
+        h ^= np.right_shift(h, np.uint64(27), out=tmp)
         h *= np.uint64(0x94D049BB133111EB)
-        h ^= h >> np.uint64(31)
-    return np.unique(h & _MAX)
+        h ^= np.right_shift(h, np.uint64(31), out=tmp)
+    h &= _MAX
+    return h
 
 
 def minhash_signature(text: str, *, num_perm: int = 128) -> np.ndarray:
@@ -215,8 +262,14 @@ def find_duplicates(
     return out
 
 
-def _key(line: str) -> str:
-    return _DROP.sub("", line)
+def _keys(text: str) -> list[str]:
+    """``_DROP.sub("", line)`` for every line of *text*: what it removes, looked up in a
+    table for all the text's characters at once (one numpy pass, not a regex per line)."""
+    units = _bmp_units(text)
+    if units is None:
+        return [_DROP.sub("", line) for line in text.split("\n")]
+    kept = units[_bmp_tables()[0][units]]
+    return kept.tobytes().decode("utf-16-le").split("\n")
 
 
 def remove_repeated_blocks(
@@ -242,10 +295,8 @@ def remove_repeated_blocks(
     lines = text.split("\n")
     seen: set[str] = set()
     repeated = [False] * len(lines)
-    keys: list[str] = []
-    for i, line in enumerate(lines):
-        k = _key(line)
-        keys.append(k)
+    keys = _keys(text)
+    for i, k in enumerate(keys):
         if not k:
             continue
         if k in seen:
