@@ -116,13 +116,121 @@ def test_kmeans_is_deterministic(corpus: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
 
 
-def test_n_themes_none_chooses_by_coherence(corpus: pd.DataFrame) -> None:
+def test_n_themes_none_chooses_by_topic_quality(corpus: pd.DataFrame) -> None:
     model = ThemeModel(candidates=range(2, 7)).fit(corpus)
-    assert set(model.coherence_) == set(range(2, 7))
-    best = max(model.coherence_.values())
-    chosen = min(k for k, v in model.coherence_.items() if v == best)
+    assert set(model.coherence_) == set(model.diversity_) == set(model.quality_)
+    assert set(model.quality_) == set(range(2, 7))
+    for k, q in model.quality_.items():
+        assert q == pytest.approx(model.coherence_[k] * model.diversity_[k], abs=1e-5)
+        assert 0 < model.diversity_[k] <= 1
+    best = max(model.quality_.values())
+    chosen = max(k for k, q in model.quality_.items() if q >= best - abs(best) * 0.25)
     assert model.n_themes_ <= chosen  # components nobody uses are dropped, never empty
     assert all(model.top_terms_) and all(size > 0 for size in model.sizes_)
+    strict = ThemeModel(candidates=range(2, 7), tolerance=0.0).fit(corpus)
+    top = max(strict.quality_, key=lambda k: (strict.quality_[k], k))
+    assert strict.n_themes_ <= top
+
+
+# Three more made-up vocabularies: six planted themes in all.
+VOCAB6 = {
+    **VOCAB,
+    "party": [
+        "党建",
+        "党员",
+        "党支部",
+        "三会一课",
+        "组织生活",
+        "党课",
+        "先锋模范",
+        "党风廉政",
+        "主题党日",
+        "发展党员",
+    ],
+    "farming": ["粮食", "农民", "农业", "耕地", "种植", "合作社", "农机", "灌溉", "良种", "增收"],
+    "ecology": [
+        "生态",
+        "环保",
+        "排放",
+        "污染防治",
+        "节能",
+        "减排",
+        "水质",
+        "植树造林",
+        "空气质量",
+        "秸秆禁烧",
+    ],
+}
+
+
+def make_corpus6(n_docs: int = 20, seed: int = 5) -> pd.DataFrame:
+    """Six planted themes; each section mostly one theme plus genre filler and a stray word."""
+    rng = np.random.RandomState(seed)
+    names = sorted(VOCAB6)
+    filler = ["群众", "社区", "街道", "居民", "宣传", "活动"]
+    rows = []
+    for d in range(n_docs):
+        for s, theme in enumerate(names):
+            words = list(rng.choice(VOCAB6[theme], 7, replace=True))
+            words += list(rng.choice(filler, 2))
+            words.append(rng.choice(VOCAB6[names[(s + 1 + d) % 6]]))
+            rng.shuffle(words)
+            rows.append((f"doc{d:02d}", str(s + 1), "，".join(f"开展{w}" for w in words) + "。"))
+    return pd.DataFrame(rows, columns=["doc_id", "section_id", "text"])
+
+
+def _planted(model: ThemeModel, vocab: dict[str, list[str]]) -> set[str]:
+    found = set()
+    for terms in model.top_terms_:
+        votes = {name: sum(t in words for t in terms[:5]) for name, words in vocab.items()}
+        name = max(sorted(votes), key=votes.get)
+        if votes[name] >= 3:
+            found.add(name)
+    return found
+
+
+@pytest.mark.parametrize("method", ["nmf", "kmeans"])
+def test_n_themes_none_finds_the_six_planted_themes(method: str) -> None:
+    corpus6 = make_corpus6()
+    model = ThemeModel(method=method).fit(corpus6)  # default candidates 4..15
+    assert len(_planted(model, VOCAB6)) >= 5, (model.quality_, model.labels_)
+    assert all(size > 0 for size in model.sizes_)
+
+
+def test_choice_of_k_is_deterministic() -> None:
+    corpus6 = make_corpus6(seed=9)
+    a = ThemeModel(random_state=3).fit(corpus6)
+    b = ThemeModel(random_state=3).fit(corpus6.sample(frac=1.0, random_state=1))
+    assert a.quality_ == b.quality_ and a.n_themes_ == b.n_themes_
+    pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
+
+
+def test_duplicate_documents_do_not_reach_the_vocabulary(corpus: pd.DataFrame) -> None:
+    dup = pd.DataFrame(
+        [("copy", str(i), "开展邮政储蓄，办理邮政储蓄和志愿服务。") for i in range(1, 30)],
+        columns=["doc_id", "section_id", "text"],
+    )
+    both = pd.concat([corpus, dup], ignore_index=True)
+    docs = pd.DataFrame({"doc_id": [*sorted(corpus["doc_id"].unique()), "copy"]})
+    docs["duplicate_of"] = [None] * (len(docs) - 1) + ["doc00"]
+    model = ThemeModel(candidates=range(2, 6)).fit(both, docs)
+    assert "邮政储蓄" not in model.vectorizer_.vocabulary_
+    assert model.n_fitted_ == len(corpus)
+    assert set(model.assign(both)["doc_id"]) >= {"copy"}  # still assigned
+    assert min(model.sizes_) > 0
+
+
+def test_balance_weights_documents_and_stays_deterministic() -> None:
+    corpus6 = make_corpus6(n_docs=8)
+    long_doc = pd.DataFrame(
+        [("long", "1", "\n".join(["开展党建，党员参加三会一课和主题党日。"] * 200))],
+        columns=["doc_id", "section_id", "text"],
+    )
+    data = pd.concat([corpus6, long_doc], ignore_index=True)
+    a = ThemeModel(n_themes=6, balance=1.0).fit(data)
+    b = ThemeModel(n_themes=6, balance=1.0).fit(data)
+    pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
+    assert all(size > 0 for size in a.sizes_)
 
 
 def test_assign_and_transform(corpus: pd.DataFrame) -> None:

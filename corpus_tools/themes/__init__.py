@@ -19,10 +19,22 @@ Discovered themes
     and sections without any content token are left out of fitting too.
 
     Number of themes: with ``n_themes=None`` every k in ``candidates`` (default 4..15,
-    capped by the number of fitted sections) is fitted and scored by topic coherence, the
-    mean NPMI (normalised pointwise mutual information) of all pairs among each theme's 10
-    top terms, counted as co-occurrence within sections; the k with the highest mean
-    coherence wins, the smaller k on ties. The scores are kept in ``coherence_``.
+    capped by the number of fitted sections) is fitted and scored by its topic quality
+    (Dieng et al. 2020): coherence * diversity, coherence being the mean NPMI (normalised
+    pointwise mutual information) of all pairs among each theme's 10 top terms, counted as
+    co-occurrence within the fitted text pieces, and diversity the share of unique terms
+    among all themes' 25 top terms. The chosen k is the largest whose quality is at least
+    ``1 - tolerance`` (default 0.75) of the best: coherence alone peaks at a few
+    source-sized themes on a heterogeneous corpus (one per source, one for the reports'
+    closing formula), and the finer recurring themes cost little of it. The scores are kept
+    in ``coherence_``, ``diversity_`` and ``quality_``; ``tolerance=0`` picks the best k.
+
+    Fitting units: sections longer than ``max_chars`` (default 800) are cut at line breaks
+    into pieces of about that size, so that one long unnumbered report gives paragraph-sized
+    samples (农业, 就业, 教育, …) instead of a few blurred ones. ``balance`` (default 0)
+    weights each piece's squared error by ``n ** -balance`` for a document cut into n
+    pieces: 1.0 gives every document the same total weight (short community summaries then
+    get their own themes next to long national reports), 0 weighs every piece alike.
 
     Themes never come out empty: a component that no fitted section has as its dominant
     theme is dropped, and themes are numbered by size (``theme_id`` 0 is the largest).

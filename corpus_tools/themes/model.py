@@ -1,4 +1,17 @@
-"""Discovered themes: :class:`ThemeModel` (TF-IDF + NMF or k-means, NPMI choice of k)."""
+"""Discovered themes: :class:`ThemeModel` (TF-IDF + NMF or k-means, topic-quality choice of k).
+
+Choice of the number of themes (``n_themes=None``): every k in ``candidates`` is fitted and
+scored by its *topic quality* (Dieng, Ruiz & Blei 2020, "Topic modeling in embedding
+spaces"): ``TQ(k) = coherence(k) * diversity(k)``, where coherence is the mean NPMI of the
+top-10 term pairs of each theme (co-occurrence counted in the fitted text pieces) and
+diversity is the share of unique terms among all themes' top-25 terms (1.0 when no theme
+repeats another's terms; redundant or over-broad themes lower it). The chosen k is the
+*largest* k whose TQ is at least ``(1 - tolerance)`` * the best TQ: on a heterogeneous
+corpus coherence is highest for a few source-sized themes (one per source, one for the
+reports' closing formula), while finer themes cost little coherence; taking the most
+themes within the tolerance keeps those finer themes instead of collapsing to the minimum.
+Scores are kept in ``coherence_``, ``diversity_`` and ``quality_``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from ..errors import InputError
 from ..schema import SECTION_THEME_COLUMNS, THEME_COLUMNS
@@ -20,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _METHODS = ("nmf", "kmeans")
 _COHERENCE_TOP = 10
+_DIVERSITY_TOP = 25
 _SELECT_MAX_ROWS = 6000
 
 
@@ -36,6 +51,16 @@ def _excluded_mask(sections: pd.DataFrame, documents: pd.DataFrame | None) -> np
             dup = documents.loc[documents["duplicate_of"].notna(), "doc_id"]
             mask |= sections["doc_id"].isin(set(dup)).to_numpy()
     return mask
+
+
+def _diversity(top: Sequence[Sequence[int]]) -> float:
+    """Share of unique terms among all themes' top terms (Dieng et al. 2020).
+
+    >>> _diversity([[1, 2, 3], [4, 5, 6]]), _diversity([[1, 2], [1, 2]])
+    (1.0, 0.5)
+    """
+    total = sum(len(row) for row in top)
+    return len({t for row in top for t in row}) / total if total else 0.0
 
 
 def _npmi(binary: Any, top: Sequence[Sequence[int]]) -> float:
@@ -77,10 +102,14 @@ class ThemeModel:
     Parameters
     ----------
     n_themes : int or None
-        Number of themes; ``None`` chooses one in *candidates* by topic coherence (NPMI).
+        Number of themes; ``None`` chooses one in *candidates*: the largest k whose topic
+        quality (mean NPMI coherence * topic diversity) is within *tolerance* of the best
+        (see the module doc).
     method : "nmf" or "kmeans"
     random_state : int
     candidates : the k tried when ``n_themes`` is None (default 4..15).
+    tolerance : relative loss of topic quality accepted for more themes (default 0.25:
+        the chosen k keeps at least 75 % of the best topic quality); 0 picks the best k.
     n_top_terms : terms kept per theme in ``top_terms_``.
     label_terms : terms joined with ``·`` into a theme's label.
     min_chars : sections shorter than this are not used for fitting (still assigned).
@@ -98,7 +127,8 @@ class ThemeModel:
         corpus-wide one); 1.0 ranks by weight, the default 0.6 prefers distinctive terms.
 
     Learned attributes: ``n_themes_``, ``labels_`` (list, by theme_id), ``top_terms_``
-    (list of lists), ``sizes_``, ``coherence_`` ({k: mean NPMI}), ``vectorizer_``,
+    (list of lists), ``sizes_``, ``coherence_`` ({k: mean NPMI}), ``diversity_``
+    ({k: topic diversity}), ``quality_`` ({k: coherence * diversity}), ``vectorizer_``,
     ``n_fitted_`` (sections used for fitting).
 
     >>> import pandas as pd
@@ -128,8 +158,10 @@ class ThemeModel:
         max_df: float = 0.5,
         max_features: int | None = 20000,
         relevance: float = 0.6,
-        max_chars: int = 3000,
+        max_chars: int = 800,
         simplify: bool = True,
+        tolerance: float = 0.25,
+        balance: float = 0.0,
     ) -> None:
         self.n_themes = n_themes
         self.method = method
@@ -144,6 +176,8 @@ class ThemeModel:
         self.relevance = relevance
         self.max_chars = max_chars
         self.simplify = simplify
+        self.tolerance = tolerance
+        self.balance = balance
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -238,23 +272,27 @@ class ThemeModel:
         rel[H <= 0] = -np.inf
         return rel
 
-    def _choose_k(self, X: Any, binary: Any) -> tuple[int, dict[int, float]]:
+    def _choose_k(self, X: Any, binary: Any) -> int:
         n, m = X.shape
         ks = sorted({int(k) for k in self.candidates if 2 <= k <= min(n - 1, m)})
         if not ks:
-            return max(1, min(n, m, 2)), {}
+            return max(1, min(n, m, 2))
         if n > _SELECT_MAX_ROWS:  # score k on a fixed sample; the final fit uses all rows
             rng = np.random.RandomState(self.random_state)
             rows = np.sort(rng.choice(n, _SELECT_MAX_ROWS, replace=False))
             X, binary = X[rows], binary[rows]
-        scores: dict[int, float] = {}
         for k in ks:
             _, H, _ = self._factorize(X, k)
-            keep = [row for row in H if row.max() > 0]
-            scores[k] = round(_npmi(binary, self._top(np.array(keep), _COHERENCE_TOP)), 6)
-            log.debug("themes: k=%d mean NPMI %.4f", k, scores[k])
-        best = max(ks, key=lambda k: (scores[k], -k))
-        return best, scores
+            keep = np.array([row for row in H if row.max() > 0])
+            npmi = _npmi(binary, self._top(keep, _COHERENCE_TOP))
+            div = _diversity(self._top(keep, _DIVERSITY_TOP))
+            self.coherence_[k] = round(npmi, 6)
+            self.diversity_[k] = round(div, 6)
+            self.quality_[k] = round(npmi * div, 6)
+            log.debug("themes: k=%d NPMI %.4f diversity %.4f", k, npmi, div)
+        best = max(self.quality_.values())
+        floor = best - abs(best) * max(0.0, float(self.tolerance))
+        return max(k for k in ks if self.quality_[k] >= floor)
 
     def fit(
         self, sections_df: pd.DataFrame, documents_df: pd.DataFrame | None = None
@@ -274,12 +312,30 @@ class ThemeModel:
                 f"no sections to fit themes on: {len(df)} row(s), {int(excluded.sum())} of "
                 f"duplicate documents, none of the rest has {self.min_chars}+ characters"
             )
-        vec, X = self._vectorize(_chunks(fit_texts, self.max_chars))
-        X = X[np.asarray(X.getnnz(axis=1) > 0)]
+        pieces, owner = [], []
+        for doc, text in zip(df["doc_id"].to_numpy()[use], fit_texts, strict=True):
+            chunks = _chunks([text], self.max_chars)
+            pieces.extend(chunks)
+            owner.extend([doc] * len(chunks))
+        vec, X = self._vectorize(pieces)
+        nonempty = np.asarray(X.getnnz(axis=1) > 0)
+        X = X[nonempty]
+        if self.balance:
+            # Each row's squared error counts n**-balance for a document cut into n pieces,
+            # so one long report does not outweigh many short summaries.
+            codes, counts = np.unique(
+                np.asarray(owner, dtype=object)[nonempty].astype(str),
+                return_inverse=True,
+                return_counts=True,
+            )[1:]
+            scale = counts[codes].astype(float) ** (-float(self.balance) / 2)
+            X = sparse.diags(scale) @ X
         binary = (X > 0).astype(np.int32).tocsc()
         self.coherence_: dict[int, float] = {}
+        self.diversity_: dict[int, float] = {}
+        self.quality_: dict[int, float] = {}
         if self.n_themes is None:
-            k, self.coherence_ = self._choose_k(X, binary)
+            k = self._choose_k(X, binary)
         else:
             k = int(min(self.n_themes, X.shape[0], X.shape[1]))
         est, H, _ = self._factorize(X, k)

@@ -101,8 +101,13 @@ def run_themes(
                 )
             }
         )
-    if getattr(model, "coherence_", None):
-        log.info("themes: mean NPMI by number of themes: %s", model.coherence_)
+    if getattr(model, "quality_", None):
+        log.info(
+            "themes: by number of themes, mean NPMI %s, diversity %s, quality %s",
+            model.coherence_,
+            model.diversity_,
+            model.quality_,
+        )
     named = score_lexicon(sections, lex)
     frames = {"themes": themes, "section_themes": assigned, "named_themes": named}
     for name, df in frames.items():
