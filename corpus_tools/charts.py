@@ -347,6 +347,8 @@ def metrics_by_category(
                     fontsize=8,
                     fontproperties=prop,
                 )
+            if len(counts):  # room on the right for the "N 篇" note of the longest bar
+                ax.set_xlim(0, float(counts.max()) * 1.12)
         ax.set_xlabel("指标数（条）")
         ax.set_title(title or "各类指标数量", fontproperties=prop)
         ax.grid(axis="x", alpha=0.3)
