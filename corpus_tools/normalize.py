@@ -95,9 +95,9 @@ def _clean_spaces(text: str) -> str:
     if "<U+" in text or "<u+" in text:
         text = _U_TOKEN_RE.sub("", text)
     match = _ODD_RE.search(text)
-    while match is not None:  # once per distinct odd character
+    while match is not None:  # once per distinct odd character (none stands before it)
         char = match.group()
-        text = text[: match.start()] + text[match.start() :].replace(char, _ODD_CHARS[char])
+        text = text.replace(char, _ODD_CHARS[char])
         match = _ODD_RE.search(text, match.start())
     return text
 
@@ -120,22 +120,43 @@ def _tidy_lines(text: str) -> str:
 
 # ----------------------------------------------------------------------------- 2. widths
 
-_FULLWIDTH_ALNUM_RE = re.compile("[０-９Ａ-Ｚａ-ｚ][０-９Ａ-Ｚａ-ｚ]*")
-_FULLWIDTH_TABLE = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B)}
+_FULLWIDTH_ALNUM_RE = re.compile("[０-９Ａ-Ｚａ-ｚ]")
 # Signs inside numbers: 9．1, 10：30, 1／2 between digits; ％ after a digit; ＋/－ before one.
 _NUMBER_SIGN_RE = re.compile(
     "[．：／％＋－](?:(?<=[0-9][．：／])(?=[0-9])|(?<=[0-9]％)|(?<=[＋－])(?=[0-9]))"
 )
-_NUMBER_SIGN_TABLE = str.maketrans("．：／％＋－", ".:/%+-")
+# The same rule one sign at a time: a pattern that opens with a literal character is
+# searched for at C speed, where a class of six (with the frequent ：) is tested at every
+# character. Each sign's context is digits and the sign itself, which no other sign's
+# replacement changes, so applying them one after the other equals one pass of the above.
+_NUMBER_SIGN_EACH = (
+    ("．", ".", re.compile("．(?<=[0-9]．)(?=[0-9])")),
+    ("：", ":", re.compile("：(?<=[0-9]：)(?=[0-9])")),
+    ("／", "/", re.compile("／(?<=[0-9]／)(?=[0-9])")),
+    ("％", "%", re.compile("％(?<=[0-9]％)")),
+    ("＋", "+", re.compile("＋(?=[0-9])")),
+    ("－", "-", re.compile("－(?=[0-9])")),
+)
 
 
 def _fix_alnum_widths(text: str) -> str:
-    return _FULLWIDTH_ALNUM_RE.sub(lambda m: m.group().translate(_FULLWIDTH_TABLE), text)
+    # Character by character: each distinct full-width letter or digit is replaced all
+    # over the text with one str.replace (a page uses few of them); nothing before the
+    # first match is full-width, so the search goes on from there.
+    match = _FULLWIDTH_ALNUM_RE.search(text)
+    while match is not None:
+        char, start = match.group(), match.start()
+        text = text.replace(char, chr(ord(char) - 0xFEE0))
+        match = _FULLWIDTH_ALNUM_RE.search(text, start)
+    return text
 
 
 def _fix_number_signs(text: str) -> str:
     # Runs after the Markdown and space steps, which can bring a sign next to a digit.
-    return _NUMBER_SIGN_RE.sub(lambda m: m.group().translate(_NUMBER_SIGN_TABLE), text)
+    for sign, ascii_sign, pattern in _NUMBER_SIGN_EACH:
+        if sign in text:
+            text = pattern.sub(ascii_sign, text)
+    return text
 
 
 _URL_RE = re.compile(
@@ -249,7 +270,11 @@ def _script_charsets() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return char_class(traditional), char_class(simplified)
 
 
-_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+def _has_astral(text: str) -> bool:
+    """Whether *text* holds a character beyond U+FFFF: such a character takes two UTF-16
+    code units (a lone surrogate takes one). Encoding is a copy in C, several times faster
+    than scanning with a character class."""
+    return len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
 
 
 @functools.cache
@@ -259,7 +284,7 @@ def _bmp_only(pattern: re.Pattern[str]) -> re.Pattern[str]:
 
 def _char_class(pattern: re.Pattern[str], text: str) -> re.Pattern[str]:
     """*pattern*, or its fast BMP-only part when *text* has no character beyond U+FFFF."""
-    return pattern if _ASTRAL_RE.search(text) else _bmp_only(pattern)
+    return pattern if _has_astral(text) else _bmp_only(pattern)
 
 
 @functools.cache
@@ -271,7 +296,8 @@ def _t2s() -> Callable[[str], str]:
 
 def _script_counts(text: str) -> tuple[int, int]:
     traditional, simplified = _script_charsets()
-    traditional, simplified = _char_class(traditional, text), _char_class(simplified, text)
+    if not _has_astral(text):
+        traditional, simplified = _bmp_only(traditional), _bmp_only(simplified)
     if not traditional.search(text):
         return 0, 0
     return len(traditional.findall(text)), len(simplified.findall(text))
@@ -365,10 +391,29 @@ def _artifact_rules() -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
     return re.compile("|".join(re.escape(k) for k in keys)), table
 
 
+@functools.cache
+def _artifact_chars() -> tuple[str, ...]:
+    """A few characters such that every artifact holds one (greedy hitting set): a text
+    holding none of them has no artifact, which ``in`` tells faster than the regex."""
+    left = list(_artifact_rules()[1])
+    chosen: list[str] = []
+    while left:
+        counts: dict[str, int] = {}
+        for find in left:
+            for char in set(find):
+                counts[char] = counts.get(char, 0) + 1
+        best = min(counts, key=lambda c: (-counts[c], c))
+        chosen.append(best)
+        left = [find for find in left if best not in find]
+    return tuple(chosen)
+
+
 _CAPITAL_HEADING_RE = re.compile("\n *[贰貳]、")
 
 
 def _fix_artifacts(text: str) -> str:
+    if not any(char in text for char in _artifact_chars()):
+        return text
     pattern, table = _artifact_rules()
     # Headings numbered in capitals (壹、 … 贰、 …) keep their 壹 when a 贰、 heading exists.
     capital_headings = _CAPITAL_HEADING_RE.search("\n" + text) is not None
@@ -397,7 +442,11 @@ _MD_RULE_RE = re.compile(r"\n[ ]*(?:[-=][ ]*){3,}(?=\n)")
 _MD_BOLD_RE = re.compile(r"\*\*(?=[^\s*])([^*\n]{1,200}?)(?<=[^\s*])\*\*")
 
 
-_MD_HINT_RE = re.compile(r"[#\-+>•*=][ \-=]")
+# Both _MD_RULE_RE and _MD_LINE_RE start at a line whose first non-space character is one
+# of these; a page without such a line is left as it is (a regex opening with a literal
+# line end skips from line to line at C speed).
+_MD_LINE_START_RE = re.compile(r"\n[ ]*[#\-+>•*=]")
+_MD_FIRST_LINE_RE = re.compile(r"[ ]*[#\-+>•*=]")
 
 
 def _strip_markdown(text: str) -> str:
@@ -405,7 +454,7 @@ def _strip_markdown(text: str) -> str:
         text = _MD_ESCAPE_RE.sub(r"\1", text)
     if "**" in text:
         text = _MD_BOLD_RE.sub(r"\1", text)
-    if not _MD_HINT_RE.search(text):
+    if not _MD_FIRST_LINE_RE.match(text) and not _MD_LINE_START_RE.search(text):
         return text
     text = _MD_RULE_RE.sub("\n", "\n" + text + "\n")
     text = _MD_LINE_RE.sub("\n", text)
@@ -426,6 +475,12 @@ def _placeholder_re() -> re.Pattern[str]:
     Putting the union of the rules' first characters in front lets the regex engine scan
     for candidates at C speed; each rule then checks its own first character again.
     """
+    return _placeholder_rules()[0]
+
+
+@functools.cache
+def _placeholder_rules() -> tuple[re.Pattern[str], str]:
+    """:func:`_placeholder_re` and the characters a match can start with."""
     rows = load_tsv("placeholders.tsv", required=("id", "first", "rest"))
     firsts: list[str] = []
     branches: list[str] = []
@@ -444,12 +499,16 @@ def _placeholder_re() -> re.Pattern[str]:
             raise ResourceError(f"{row.where()}: invalid pattern: {exc}") from exc
         firsts.append(body)
         branches.append(f"(?<={first})(?:{rest})")
-    union = "".join(re.escape(c) for c in dict.fromkeys("".join(firsts)))
-    return re.compile(f"[{union}](?:" + "|".join(branches) + ")")
+    chars = "".join(dict.fromkeys("".join(firsts)))
+    union = "".join(re.escape(c) for c in chars)
+    return re.compile(f"[{union}](?:" + "|".join(branches) + ")"), chars
 
 
 def _blank_placeholders(text: str) -> str:
-    pattern = _placeholder_re()
+    pattern, firsts = _placeholder_rules()
+    # No character a match can start with: nothing to do (``in`` is faster than the scan).
+    if PLACEHOLDER * 2 not in text and not any(char in text for char in firsts):
+        return text
     # A new □ can make a neighbour a placeholder (x□, _□): repeat until nothing changes.
     # Each round turns at least one placeholder character into □, so this ends.
     while True:
@@ -528,6 +587,8 @@ def _punct_run(m: re.Match[str]) -> str:
 def _widen_punctuation(text: str) -> str:
     if "(" in text:
         text = _PAREN_RE.sub(_paren, text)
+    if not any(char in text for char in ",:;!?"):
+        return text
     return _PUNCT_RUN_RE.sub(_punct_run, text)
 
 
