@@ -320,6 +320,10 @@ def test_invalid_parameters() -> None:
         ThemeModel(method="lda").fit(df)
     with pytest.raises(InputError, match="n_themes"):
         ThemeModel(n_themes=0).fit(df)
+    with pytest.raises(InputError, match="tolerance"):
+        ThemeModel(tolerance=1.5).fit(df)
+    with pytest.raises(InputError, match="balance"):
+        ThemeModel(balance=-1).fit(df)
     with pytest.raises(InputError, match="not fitted"):
         ThemeModel().transform(df)
 

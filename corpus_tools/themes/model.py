@@ -188,6 +188,10 @@ class ThemeModel:
             not isinstance(self.n_themes, (int, np.integer)) or self.n_themes < 1
         ):
             raise InputError(f"n_themes must be a positive int or None, got {self.n_themes!r}")
+        if not 0 <= float(self.tolerance) < 1:
+            raise InputError(f"tolerance must be in [0, 1), got {self.tolerance!r}")
+        if not 0 <= float(self.balance) <= 1:
+            raise InputError(f"balance must be in [0, 1], got {self.balance!r}")
 
     def _vectorize(self, texts: list[str]) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -291,7 +295,7 @@ class ThemeModel:
             self.quality_[k] = round(npmi * div, 6)
             log.debug("themes: k=%d NPMI %.4f diversity %.4f", k, npmi, div)
         best = max(self.quality_.values())
-        floor = best - abs(best) * max(0.0, float(self.tolerance))
+        floor = best - abs(best) * float(self.tolerance)
         return max(k for k in ks if self.quality_[k] >= floor)
 
     def fit(
