@@ -121,7 +121,12 @@ class ThemeModel:
         through the pipeline gets the same vocabulary as one that did.
     max_chars : for fitting only, a section longer than this is cut into pieces of about
         this size at line breaks (an unnumbered 30,000-character report would otherwise be
-        one blurred sample); sections are still assigned and counted whole.
+        one blurred sample); sections are still assigned and counted whole. The default 800
+        gives paragraph-sized samples, in which 农业, 就业 or 教育 stand out as themes.
+    balance : for fitting only, each piece's squared error is weighted ``n ** -balance``
+        when its document was cut into n pieces; 0 (default) weighs all pieces alike, 1
+        gives every document the same total weight (many short summaries then count as
+        much as a few long reports).
     relevance : λ of the term ranking behind ``top_terms_`` and ``labels_``: terms are
         ranked by ``λ·log φ + (1-λ)·log(φ/p)`` (φ the theme's term distribution, p the
         corpus-wide one); 1.0 ranks by weight, the default 0.6 prefers distinctive terms.
