@@ -49,7 +49,7 @@ SEED = 20240501
 _SHIFT = np.uint64(32)
 _MAX = np.uint64((1 << 32) - 1)
 _EMPTY = np.uint64((1 << 32) - 1)
-_CHUNK = 2_000  # shingles per block: small blocks stay in the CPU cache
+_CHUNK = 8_000  # shingles per block (measured: longer rows are faster up to about this)
 
 _NUMBERS = re.compile(
     "[0-9\uff10-\uff19\u3007零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟□xX_\uff3f.．%％]+"
@@ -164,16 +164,19 @@ def minhash_signature(text: str, *, num_perm: int = 128) -> np.ndarray:
     if not len(hv):
         return np.full(num_perm, _EMPTY, dtype=np.uint64)
     best = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
-    buf = np.empty((min(_CHUNK, len(hv)), num_perm), dtype=np.uint64)
+    # one row per permutation: numpy's inner loops then run along a row of shingles
+    # (long and contiguous), about twice as fast as one row per shingle
+    buf = np.empty((num_perm, min(_CHUNK, len(hv))), dtype=np.uint64)
+    a_col, b_col = a[:, None], b[:, None]
     with np.errstate(over="ignore"):
         for i in range(0, len(hv), _CHUNK):
             # multiply-shift hashing: the high 32 bits of a*x + b (mod 2**64); the shift
             # is monotone, so it is applied once to the minimum
             part = hv[i : i + _CHUNK]
-            out = buf[: len(part)]
-            np.multiply(part[:, None], a, out=out)
-            out += b
-            np.minimum(best, out.min(axis=0), out=best)
+            out = buf[:, : len(part)]
+            np.multiply(a_col, part, out=out)
+            out += b_col
+            np.minimum(best, out.min(axis=1), out=best)
     sig = best >> _SHIFT
     return sig
 
