@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .errors import ResourceError, require_str
@@ -65,7 +65,7 @@ def _number(num: str) -> int | None:
     return _CN_DIGITS.get(num) if len(num) == 1 else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity (cache keys)
 class _Rule:
     rid: str
     kind: str  # "title" or "label"
@@ -114,12 +114,18 @@ def _lines(text: str) -> Iterator[tuple[int, int, str]]:
         pos += len(line) + 1
 
 
+@functools.cache
+def _fold_text() -> Callable[[str], str]:
+    from .boilerplate import fold_text  # boilerplate imports this module
+
+    return fold_text
+
+
 def _core(line: str, fold: bool = True) -> tuple[int, str, bool]:
     """Offset of the line's content after its markdown/space prefix, the content folded to
     simplified script (at most ``_SCAN`` characters of it), and whether it was cut there.
     ``fold=False`` when the caller knows the page needs no folding."""
-    from .boilerplate import fold_text
-
+    fold_text = _fold_text()
     m = _LEAD.match(line)
     lead = m.end() if m else 0
     rest = line[lead:].rstrip(_SPACES)
@@ -129,11 +135,13 @@ def _core(line: str, fold: bool = True) -> tuple[int, str, bool]:
     return lead, fold_text(rest[:_SCAN]) if fold else rest[:_SCAN], truncated
 
 
-def _match(core: str, truncated: bool = False) -> tuple[_Rule, re.Match[str]] | None:
+def _match(
+    core: str, truncated: bool = False, rules: tuple[_Rule, ...] | None = None
+) -> tuple[_Rule, re.Match[str]] | None:
     """The first marker rule the line's content matches (only labels on a long line)."""
     if not core:
         return None
-    for rule in _rules():
+    for rule in _rules() if rules is None else rules:
         if rule.kind == "skip" or (truncated and rule.kind != "label"):
             continue
         m = rule.pattern.fullmatch(core)
@@ -158,25 +166,50 @@ def is_article_marker(line: str) -> bool:
     return hit is not None and hit[0].kind == "title"
 
 
+# Lines up to this long are looked up in a cache (template pages repeat their headings).
+_CACHE_LINE_MAX = 200
+_PAD = _SPACES + "#*"
+
+
+@functools.lru_cache(maxsize=8192)
+def _line_hit(
+    rules: tuple[_Rule, ...], line: str, fold: bool
+) -> tuple[int, tuple[_Rule, re.Match[str]] | None]:
+    """:func:`_core` offset and :func:`_match` of one line (*rules* is the cache's key to
+    the rule set in force)."""
+    lead, core, truncated = _core(line, fold)
+    return lead, _match(core, truncated, rules)
+
+
 def _markers(text: str) -> list[_Marker]:
     out = []
     from .boilerplate import needs_fold
 
     fold = needs_fold(text)
+    rules = _rules()
     longest_title = _TITLE_MAX + 8
-    for start, end, line in _lines(text):
+    colon_end = _SCAN + 20
+    pos = 0
+    for line in text.split("\n"):
+        start = pos
+        end = pos + len(line)
+        pos = end + 1
         if not line or line.isspace():
             continue
         # Cheap pre-filter: a title line is short and a label has its colon near the start;
         # most lines of a long report are neither.
         if (
             len(line) > longest_title
-            and _COLON.search(line, 0, _SCAN + 20) is None
-            and len(line.strip(_SPACES + "#*")) > longest_title
+            and line.find(":", 0, colon_end) < 0
+            and line.find("：", 0, colon_end) < 0
+            and len(line.strip(_PAD)) > longest_title
         ):
             continue
-        lead, core, truncated = _core(line, fold)
-        hit = _match(core, truncated)
+        if len(line) <= _CACHE_LINE_MAX:
+            lead, hit = _line_hit(rules, line, fold)
+        else:
+            lead, core, truncated = _core(line, fold)
+            hit = _match(core, truncated, rules)
         if hit is None:
             continue
         rule, m = hit
