@@ -147,7 +147,7 @@ class _Keyword:
     words: tuple[str, ...]  # literal triggers, looked for in the raw line
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity (a cache key)
 class _Rules:
     protect: re.Pattern[str]
     plain: re.Pattern[str] | None  # one alternation of the rules without trigger words
@@ -274,12 +274,12 @@ def strip_boilerplate(text: str) -> Stripped:
     hit: dict[int, str] = {}  # 0-based line index → rule id (candidates)
     # Rules without trigger words see the short lines (furniture is short).
     if rules.plain is not None:
-        plain = rules.plain.match
+        fold_page = fold is fold_text
         for i, line in enumerate(raw_lines):
             if len(line) <= _SHORT_LINE and line and not line.isspace():
-                m = plain(folded(i))
-                if m is not None and m.lastgroup is not None:
-                    hit[i] = m.lastgroup
+                folded_cache[i], rid = _short_line(rules, line, fold_page)
+                if rid is not None:
+                    hit[i] = rid
     # Rules with trigger words see every line holding one of their words.
     if rules.triggers is not None:
         starts = list(itertools.accumulate((len(line) + 1 for line in raw_lines), initial=0))
@@ -358,6 +358,16 @@ def strip_boilerplate(text: str) -> Stripped:
         for i in sorted(removed)
     )
     return Stripped(text="\n".join(kept), removed=records)
+
+
+@functools.lru_cache(maxsize=16384)
+def _short_line(rules: _Rules, line: str, fold: bool) -> tuple[str, str | None]:
+    """A short line folded (and right-stripped), and the rule without trigger words it
+    matches. Cached: template pages repeat most of their short lines (12,468 short lines
+    of the simplified corpus pages are 2,271 distinct ones)."""
+    folded = (fold_text(line) if fold else line).rstrip()
+    m = rules.plain.match(folded) if rules.plain is not None else None
+    return folded, (m.lastgroup if m is not None else None)
 
 
 def _lines_with(text: str, pattern: re.Pattern[str], starts: list[int]) -> list[int]:
