@@ -193,14 +193,14 @@ def _rules() -> _Rules:
             plain.append(f"(?P<{rid}>{pattern})")
     if not plain and not keyword:
         raise ResourceError(f"corpus_tools/resources/{_RULE_FILE} has no removal rules")
-    words = sorted({w for kw in keyword for w in kw.words}, key=lambda w: (-len(w), w))
+    triggers = sorted({w for kw in keyword for w in kw.words}, key=lambda w: (-len(w), w))
     return _Rules(
         protect=re.compile(_PREFIX + "(?:" + "|".join(protect or ["(?!)"]) + ")"),
         plain=re.compile(_PREFIX + "(?:" + "|".join(plain) + ")") if plain else None,
         order=order,
         keyword=tuple(keyword),
         kinds=kinds,
-        triggers=re.compile("|".join(map(re.escape, words))) if words else None,
+        triggers=re.compile("|".join(map(re.escape, triggers))) if triggers else None,
     )
 
 
