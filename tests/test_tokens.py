@@ -75,7 +75,7 @@ def test_formulaic_phrases_are_stopwords(word: str) -> None:
         ("CnPack cnpack CNPACK", ["cnpack", "cnpack", "cnpack"]),
         ("Continue to fix the bugs and do the documentation.", ["fix", "bugs", "documentation"]),
         (
-            "现在，我代表国务院，向大会报告政府工作，请予审议，并请全国政协各位委员提出意见。",
+            "各位代表：我代表国务院，向大会报告政府工作，请予审议，并请全国政协委员提出意见。",
             ["国务院", "政府"],
         ),
     ],
