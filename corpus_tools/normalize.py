@@ -274,6 +274,8 @@ def _has_astral(text: str) -> bool:
     """Whether *text* holds a character beyond U+FFFF: such a character takes two UTF-16
     code units (a lone surrogate takes one). Encoding is a copy in C, several times faster
     than scanning with a character class."""
+    if text.isascii():  # a flag of the string, no scan
+        return False
     return len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
 
 
