@@ -27,6 +27,7 @@ import io as _io
 import json
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -343,25 +344,45 @@ def _record_page(
     return Page(source=source, text=text, encoding=encoding, record=index, meta=meta)
 
 
-def _read_jsonl(
-    text: str, source: str, encoding: str, text_column: str
+def _collect(
+    records: Iterable[tuple[int, object]], source: str, encoding: str, text_column: str
 ) -> tuple[list[Page], list[Issue]]:
+    """Pages from ``(index, record)`` pairs; a record that is an error message is an issue."""
     pages: list[Page] = []
     issues: list[Issue] = []
-    for index, line in enumerate(text.split("\n")):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            issues.append((index, f"invalid JSON: {exc}"[:200]))
-            continue
-        page = _record_page(source, encoding, index, record, text_column)
+    for index, record in records:
+        page = (record.message if isinstance(record, _BadRecord)
+                else _record_page(source, encoding, index, record, text_column))
         if isinstance(page, str):
             issues.append((index, page))
         else:
             pages.append(page)
     return pages, issues
+
+
+class _BadRecord:
+    """A record that could not be parsed, standing in its place with the reason."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _jsonl_records(text: str) -> Iterator[tuple[int, object]]:
+    for index, line in enumerate(text.split("\n")):
+        if not line.strip():
+            continue
+        try:
+            yield index, json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            yield index, _BadRecord(f"invalid JSON: {exc}"[:200])
+
+
+def _read_jsonl(
+    text: str, source: str, encoding: str, text_column: str
+) -> tuple[list[Page], list[Issue]]:
+    return _collect(_jsonl_records(text), source, encoding, text_column)
 
 
 def _read_json(
@@ -372,15 +393,7 @@ def _read_json(
     except (ValueError, RecursionError) as exc:
         raise InputError(f"invalid JSON: {exc}"[:200]) from exc
     records = data if isinstance(data, list) else [data]
-    pages: list[Page] = []
-    issues: list[Issue] = []
-    for index, record in enumerate(records):
-        page = _record_page(source, encoding, index, record, text_column)
-        if isinstance(page, str):
-            issues.append((index, page))
-        else:
-            pages.append(page)
-    return pages, issues
+    return _collect(enumerate(records), source, encoding, text_column)
 
 
 def _read_csv(
