@@ -459,6 +459,23 @@ def _with_duplicates(mapping: dict[str, str]) -> Callable[[Any], Any]:
     return transform
 
 
+def _assemble(out: Path, sources: list[str], duplicates: dict[str, str], config: RunConfig,
+              *, threads: int) -> dict[str, Path]:
+    """Write every table from the parts; tables in parallel threads (Arrow and Parquet
+    release the GIL), each streamed in input order, so the result does not depend on it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(name: str) -> Path:
+        transform = _with_duplicates(duplicates) if name == "documents" else None
+        store.assemble_table(out, sources, name, transform=transform)
+        if config.csv:
+            store.write_csv(out, name)
+        return out / f"{name}.parquet"
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        return dict(zip(store.TABLES, pool.map(one, store.TABLES), strict=True))
+
+
 def run(
     inputs: Sequence[str | Path] = ("data/raw",),
     out_dir: str | Path = "data/processed",
@@ -498,6 +515,7 @@ def run(
     if bar is not None:
         bar.close()
     done = [e for e in entries if e is not None]
+    timings = {"pages": round(time.time() - started, 3)}
 
     # Parts of inputs that disappeared since the last run.
     current = {store.part_key(e["source"]) for e in done}
@@ -516,20 +534,19 @@ def run(
                 shutil.rmtree(d, ignore_errors=True)
 
     with_parts = [e["source"] for e in done if e["rows"]]
+    t0 = time.time()
     duplicates = _flag_duplicates(out, with_parts, config.dedup_threshold)
-    tables: dict[str, Path] = {}
-    for name in store.TABLES:
-        transform = _with_duplicates(duplicates) if name == "documents" else None
-        store.assemble_table(out, with_parts, name, transform=transform)
-        tables[name] = out / f"{name}.parquet"
-        if config.csv:
-            store.write_csv(out, name)
+    timings["duplicates"] = round(time.time() - t0, 3)
+    t0 = time.time()
+    tables = _assemble(out, with_parts, duplicates, config, threads=workers)
+    timings["tables"] = round(time.time() - t0, 3)
 
     steps: dict[str, Any] = {}
-    if config.themes:
-        steps["themes"] = _corpus_step("themes", out, config)
-    if config.charts:
-        steps["charts"] = _corpus_step("charts", out, config)
+    for step, wanted in (("themes", config.themes), ("charts", config.charts)):
+        if wanted:
+            t0 = time.time()
+            steps[step] = _corpus_step(step, out, config)
+            timings[step] = round(time.time() - t0, 3)
 
     counts: dict[str, int] = {}
     for e in done:
@@ -539,6 +556,7 @@ def run(
         "version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "seconds": round(time.time() - started, 3),
+        "timings": timings,
         "inputs_given": [str(i) for i in inputs],
         "config": config.to_dict(),
         "summary": {

@@ -149,6 +149,10 @@ def read_part(out_dir: Path, source: str, table: str) -> pa.Table:
     return feather.read_table(part_dir(out_dir, source) / f"{table}.arrow", memory_map=False)
 
 
+#: Parts are gathered into row groups of about this size before they are written.
+ROW_GROUP_BYTES = 64 * 1024 * 1024
+
+
 def assemble_table(
     out_dir: Path,
     sources: Iterable[str],
@@ -156,19 +160,31 @@ def assemble_table(
     *,
     transform: Callable[[pa.Table], pa.Table] | None = None,
 ) -> int:
-    """Stream the parts of *sources* (in order) into ``OUT/<table>.parquet``; return rows."""
+    """Stream the parts of *sources* (in order) into ``OUT/<table>.parquet``; return rows.
+
+    Parts are gathered into row groups of about :data:`ROW_GROUP_BYTES` (a part per row
+    group would make thousands of tiny ones), so memory stays bounded by that size.
+    """
     schema = ARROW_SCHEMAS[table]
     target = out_dir / f"{table}.parquet"
     n = 0
     with atomic_path(target) as tmp:
         with pq.ParquetWriter(tmp, schema) as writer:
+            buffer: list[pa.Table] = []
+            size = 0
             for source in sources:
                 part = read_part(out_dir, source, table)
                 if transform is not None:
                     part = transform(part)
                 if part.num_rows:
-                    writer.write_table(part)
+                    buffer.append(part)
+                    size += part.nbytes
                     n += part.num_rows
+                if size >= ROW_GROUP_BYTES:
+                    writer.write_table(pa.concat_tables(buffer))
+                    buffer, size = [], 0
+            if buffer:
+                writer.write_table(pa.concat_tables(buffer))
     return n
 
 
