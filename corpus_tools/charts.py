@@ -317,6 +317,19 @@ def theme_share_over_years(
     return ax
 
 
+@functools.cache
+def category_labels() -> dict[str, str]:
+    """Chinese display names of the metric categories (``resources/categories.tsv``).
+
+    >>> category_labels()["person_times"]
+    '人次'
+    """
+    from .rules import load_tsv
+
+    return {row["category"]: row["label"] for row in load_tsv("categories.tsv",
+                                                              required=("category", "label"))}
+
+
 def metrics_by_category(
     metrics_df: pd.DataFrame,
     ax: Any = None,
@@ -335,7 +348,8 @@ def metrics_by_category(
         ax = _new_ax(ax, (7.5, max(2.5, 0.38 * len(counts) + 1.2)))
         pos = np.arange(len(counts))
         ax.barh(pos, counts.to_numpy(dtype=float), color=color)
-        ax.set_yticks(pos, [_short(c) for c in counts.index])
+        names = category_labels()
+        ax.set_yticks(pos, [_short(names.get(c, c)) for c in counts.index])
         if "doc_id" in metrics_df.columns:
             docs = metrics_df.assign(_c=cat).groupby("_c")["doc_id"].nunique()
             for y, name in enumerate(counts.index):

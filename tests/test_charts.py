@@ -174,3 +174,11 @@ def test_empty_tables_draw_without_errors() -> None:
         metrics_by_category(pd.DataFrame({"doc_id": [], "category": []})),
     ):
         assert _render(ax) == []
+
+
+def test_every_metric_category_has_a_chinese_label() -> None:
+    from corpus_tools.charts import category_labels
+    from corpus_tools.rules import load_tsv
+
+    categories = {row["category"] for row in load_tsv("units.tsv")}
+    assert categories <= set(category_labels())
