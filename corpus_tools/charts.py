@@ -174,10 +174,7 @@ def theme_frequency_bar(
     if top:
         values = values.iloc[-top:]
     with _cjk_context() as prop:
-        ax = _new_ax(ax, (7.5, max(2.5, 0.38 * len(values) + 1.2)))
-        pos = np.arange(len(values))
-        ax.barh(pos, values.to_numpy(dtype=float), color=color)
-        ax.set_yticks(pos, [_short(t) for t in values.index])
+        ax = _hbars(ax, values, [_short(t) for t in values.index], color)
         ax.set_xlabel(_VALUE_LABELS.get(value, value))
         if value in ("share", "section_share"):
             ax.set_xlim(0, max(1.0, float(values.max()) if len(values) else 1.0))
@@ -317,6 +314,15 @@ def theme_share_over_years(
     return ax
 
 
+def _hbars(ax: Any, values: pd.Series, labels: list[str], color: str) -> Any:
+    """Horizontal bars of *values*, one per row, on *ax* (or a new Axes sized to them)."""
+    ax = _new_ax(ax, (7.5, max(2.5, 0.38 * len(values) + 1.2)))
+    pos = np.arange(len(values))
+    ax.barh(pos, values.to_numpy(dtype=float), color=color)
+    ax.set_yticks(pos, labels)
+    return ax
+
+
 @functools.cache
 def category_labels() -> dict[str, str]:
     """Chinese display names of the metric categories (``resources/categories.tsv``).
@@ -345,11 +351,8 @@ def metrics_by_category(
     if top:
         counts = counts.iloc[-top:]
     with _cjk_context() as prop:
-        ax = _new_ax(ax, (7.5, max(2.5, 0.38 * len(counts) + 1.2)))
-        pos = np.arange(len(counts))
-        ax.barh(pos, counts.to_numpy(dtype=float), color=color)
         names = category_labels()
-        ax.set_yticks(pos, [_short(names.get(c, c)) for c in counts.index])
+        ax = _hbars(ax, counts, [_short(names.get(c, c)) for c in counts.index], color)
         if "doc_id" in metrics_df.columns:
             docs = metrics_df.assign(_c=cat).groupby("_c")["doc_id"].nunique()
             for y, name in enumerate(counts.index):

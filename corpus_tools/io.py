@@ -249,12 +249,16 @@ class _TextExtractor(HTMLParser):
         if tag in _SKIP_TAGS:
             self.skip += 1
         elif not self.skip:
-            if tag in _BLOCK_TAGS:
-                self.parts.append("\n")
-            elif tag in _CELL_TAGS:
-                self.parts.append(" ")
+            self._boundary(tag)
             if tag == "pre":
                 self.pre += 1
+
+    def _boundary(self, tag: str) -> None:
+        """A block element starts or ends a line; a table cell is set off by a space."""
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        elif tag in _CELL_TAGS:
+            self.parts.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCK_TAGS and not self.skip:
@@ -268,10 +272,7 @@ class _TextExtractor(HTMLParser):
         if tag in _SKIP_TAGS:
             self.skip = max(0, self.skip - 1)
         elif not self.skip:
-            if tag in _BLOCK_TAGS:
-                self.parts.append("\n")
-            elif tag in _CELL_TAGS:
-                self.parts.append(" ")
+            self._boundary(tag)
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
 

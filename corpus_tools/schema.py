@@ -8,7 +8,6 @@ Offsets (``start``/``end``) always slice back: ``text[start:end] == raw`` for a 
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -117,13 +116,12 @@ def as_row(record: Any, /, **extra: Any) -> dict[str, Any]:
     row = dict(extra)
     if hasattr(record, "__dataclass_fields__"):
         # shallow (the fields are scalars): dataclasses.asdict deep-copies and is 10x slower
-        row.update({name: getattr(record, name) for name in _names(type(record))})
+        row.update({name: getattr(record, name) for name in record.__dataclass_fields__})
     else:
         row.update(record)
     return row
 
 
-@functools.cache
 def _names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
