@@ -145,6 +145,8 @@ def _run(args: argparse.Namespace) -> int:
         for e in result.entries:
             if e["status"] != "ok":
                 print(f"  {e['status']}: {e['source']}: {e['reason']}")
+            for warning in e.get("warnings", ()):
+                print(f"  warning: {e['source']}: {warning}")
         for name, step in result.manifest["steps"].items():
             if step.get("status") != "ok":
                 print(f"  {name} step failed: {step.get('reason')}")

@@ -225,7 +225,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     from .articles import page_preamble, split_articles
     from .boilerplate import strip_boilerplate
     from .dedup import minhash_signature, remove_repeated_blocks
-    from .metadata import extract_metadata
+    from .metadata import document_title, extract_metadata
     from .metrics import extract_metrics
     from .normalize import count_placeholders, detect_script, normalize_text
     from .schema import Article, Stripped
@@ -270,10 +270,11 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
             out["removed"].append({"source": src, "record": rec, "article_no": art.number,
                                    "line_no": raw_lines.line_no(offset), "text": r.text,
                                    "rule": r.rule})
-        meta = err.call("metadata", extract_metadata, art.title, doc_text, default={}) or {}
+        title = err.call("metadata", document_title, art.title, doc_text, default=art.title)
+        meta = err.call("metadata", extract_metadata, title, doc_text, default={}) or {}
         out["documents"].append({
             "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
-            "title": art.title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
+            "title": title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
             "place": meta.get("place"), "script": script, "encoding": page.encoding,
             "n_chars": len(doc_text), "masked": count_placeholders(doc_text),
             "duplicate_of": None, "meta": meta_json, "text": doc_text,
@@ -354,9 +355,21 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     for record, reason in issues:
         tables["errors"].append({"source": item.source, "record": record, "stage": "read",
                                  "error": "InputError", "message": reason})
+    removed_chars = total_chars = 0
+    warnings: list[str] = []
     for page in pages:
-        for name, rows in process_page(page, config).items():
+        page_rows = process_page(page, config)
+        for name, rows in page_rows.items():
             tables[name].extend(rows)
+        gone, total = _removed_chars(page, page_rows["removed"])
+        removed_chars += gone
+        total_chars += total
+        if total and gone > REMOVED_WARN_SHARE * total:
+            where = "" if page.record is None else f"record {page.record}: "
+            warnings.append(f"{where}{gone / total:.0%} of the text went to removed")
+    entry["removed_share"] = round(removed_chars / total_chars, 4) if total_chars else 0.0
+    if warnings:
+        entry["warnings"] = warnings
     entry["pages"] = len(pages)
     entry["encoding"] = pages[0].encoding if pages else None
     entry["errors"] = len(tables["errors"])
@@ -368,6 +381,16 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
     _write(out_dir, item, tables, entry, sha, fingerprint)
     return entry
+
+
+#: A page that loses more than this share of its characters to ``removed`` gets a warning.
+REMOVED_WARN_SHARE = 0.2
+
+
+def _removed_chars(page: Page, removed: list[dict[str, Any]]) -> tuple[int, int]:
+    """Characters (spaces aside) of *page* that went to ``removed``, and of the page."""
+    gone = sum(len("".join(str(r["text"] or "").split())) for r in removed)
+    return gone, len("".join(page.text.split()))
 
 
 def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, Any]:
@@ -565,6 +588,7 @@ def run(
             "documents": sum(e["rows"].get("documents", 0) for e in done),
             "duplicates": len(duplicates),
             "vanished": len(vanished),
+            "warnings": sum(len(e.get("warnings", ())) for e in done),
         },
         "inputs": done,
         "vanished": vanished,

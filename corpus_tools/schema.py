@@ -87,6 +87,7 @@ class Section:
     text: str
     start: int
     end: int
+    part: str = "body"  # body, annex (附件1) or glossary (名词解释): the part of the report
 
 
 @dataclass(frozen=True, slots=True)
