@@ -1,8 +1,9 @@
 """A run's on-disk state: per-page parts, the assembled tables, atomic writes.
 
 Each input file's rows are written by whoever processed it (a worker process or a Dask
-worker) into ``OUT/.parts/<key>/``: one small Arrow IPC file per table (uncompressed: a
-part is written once and read once, so speed beats size there) and, last of all,
+worker) into ``OUT/.parts/<key>/``: one small Arrow IPC file per table (zstd-compressed:
+Chinese text takes about a third of its size and zstd costs little next to the stages)
+and, last of all,
 ``state.json``, which marks the part complete and records the file's content hash. A run
 that is killed leaves at most an incomplete part without ``state.json``; the next run
 redoes that file. The tables users read (``OUT/documents.parquet`` …) are assembled from
@@ -12,6 +13,7 @@ the parts one file at a time, so memory does not grow with the corpus.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -38,6 +40,7 @@ __all__ = [
     "read_part",
     "read_part_state",
     "read_table",
+    "section_text",
     "write_csv",
     "write_json",
     "write_part",
@@ -127,7 +130,7 @@ def write_part(
     with atomic_path(target, is_dir=True) as tmp:
         for name in PART_TABLES:
             feather.write_feather(_to_arrow(name, tables.get(name, [])), tmp / f"{name}.arrow",
-                                  compression="uncompressed")
+                                  compression=PART_COMPRESSION)
         (tmp / "state.json").write_text(
             json.dumps(state, ensure_ascii=False, default=str), "utf-8"
         )
@@ -149,6 +152,10 @@ def read_part(out_dir: Path, source: str, table: str) -> pa.Table:
     return feather.read_table(part_dir(out_dir, source) / f"{table}.arrow", memory_map=False)
 
 
+#: Compression of the parts (Arrow IPC) and of the assembled tables (Parquet).
+PART_COMPRESSION = "zstd"
+TABLE_COMPRESSION = "zstd"
+
 #: Parts are gathered into row groups of about this size before they are written.
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 
@@ -169,7 +176,7 @@ def assemble_table(
     target = out_dir / f"{table}.parquet"
     n = 0
     with atomic_path(target) as tmp:
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with pq.ParquetWriter(tmp, schema, compression=TABLE_COMPRESSION) as writer:
             buffer: list[pa.Table] = []
             size = 0
             for source in sources:
@@ -188,24 +195,108 @@ def assemble_table(
     return n
 
 
+#: Columns a table does not store but :func:`read_table` derives: name -> (column, after).
+DERIVED: dict[str, tuple[str, str]] = {"sections": ("text", "title")}
+
+
+def _document_texts(documents: Any) -> dict[str, str]:
+    """``doc_id -> text`` from a documents frame, or from the run folder holding one."""
+    if isinstance(documents, (str, Path)):
+        path = Path(documents) / "documents.parquet"
+        if not path.exists():
+            raise FileNotFoundError(f"no table 'documents' in {documents}: "
+                                    "run `corpus-tools run` first")
+        table = pq.read_table(path, columns=["doc_id", "text"])
+        return dict(zip(table.column("doc_id").to_pylist(), table.column("text").to_pylist(),
+                        strict=True))
+    return dict(zip(documents["doc_id"], documents["text"], strict=True))
+
+
+def section_text(sections: Any, documents: Any) -> Any:
+    """The text of every section: ``documents.text[start:end]`` of its document.
+
+    *sections* is a frame with ``doc_id``, ``start`` and ``end`` (the ``sections`` table);
+    *documents* the documents frame (``doc_id``, ``text``) or a run's output folder. Returns
+    a pandas Series aligned with *sections*. The sections table stores offsets only, so that
+    a run stores its text once; :func:`read_table` adds this column.
+
+    >>> import pandas as pd
+    >>> docs = pd.DataFrame({"doc_id": ["a#1"], "text": ["一、党建\\n开展活动12次"]})
+    >>> secs = pd.DataFrame({"doc_id": ["a#1", "a#1"], "start": [0, 5], "end": [4, 12]})
+    >>> section_text(secs, docs).tolist()
+    ['一、党建', '开展活动12次']
+    """
+    import pandas as pd
+
+    texts = _document_texts(documents)
+    values = [
+        texts[d][s:e] if d in texts else None
+        for d, s, e in zip(sections["doc_id"], sections["start"], sections["end"], strict=True)
+    ]
+    return pd.Series(values, index=sections.index, dtype=object, name="text")
+
+
+def _iter_section_texts(out_dir: Path, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Array]:
+    """The text of each batch of sections, reading ``documents`` alongside in step.
+
+    Both tables are written in the same document order, so the documents are read once,
+    in batches, and only the current and the next batch are held."""
+    docs = pq.ParquetFile(out_dir / "documents.parquet").iter_batches(
+        batch_size=2048, columns=["doc_id", "text"])
+    held: dict[str, str] = {}
+    previous: dict[str, str] = {}
+    exhausted = False
+    for batch in batches:
+        values: list[str | None] = []
+        for d, s, e in zip(batch.column("doc_id").to_pylist(), batch.column("start").to_pylist(),
+                           batch.column("end").to_pylist(), strict=True):
+            while d not in held and d not in previous and not exhausted:
+                nxt = next(docs, None)
+                if nxt is None:
+                    exhausted = True
+                    break
+                previous, held = held, dict(zip(nxt.column("doc_id").to_pylist(),
+                                                nxt.column("text").to_pylist(), strict=True))
+            text = held.get(d, previous.get(d))
+            values.append(None if text is None else text[s:e])
+        yield pa.array(values, type=pa.string())
+
+
 def write_csv(out_dir: Path, table: str) -> Path:
-    """Write ``OUT/<table>.csv`` in ``utf-8-sig`` (Excel opens it as UTF-8), batch by batch."""
+    """Write ``OUT/<table>.csv`` in ``utf-8-sig`` (Excel opens it as UTF-8), batch by batch.
+
+    A derived column (a section's text) is written too, so the CSV reads on its own."""
     source = out_dir / f"{table}.parquet"
     target = out_dir / f"{table}.csv"
     pf = pq.ParquetFile(source)
+    derived = DERIVED.get(table)
+    if derived and derived[0] in pf.schema_arrow.names:
+        derived = None
+    names = list(pf.schema_arrow.names)
+    if derived:
+        names.insert(names.index(derived[1]) + 1 if derived[1] in names else len(names),
+                     derived[0])
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             header = True
-            for batch in pf.iter_batches(batch_size=5000):
+            batches: Iterable[Any] = pf.iter_batches(batch_size=5000)
+            if derived:
+                plain, again = itertools.tee(batches)
+                batches = (b.append_column(derived[0], t).select(names) for b, t in zip(
+                    plain, _iter_section_texts(out_dir, again), strict=True))
+            for batch in batches:
                 batch.to_pandas().to_csv(fh, index=False, header=header)
                 header = False
             if header:
-                fh.write(",".join(pf.schema_arrow.names) + "\n")
+                fh.write(",".join(names) + "\n")
     return target
 
 
 def read_table(out_dir: str | Path, name: str, *, columns: list[str] | None = None):
     """Read a table a run wrote, as a pandas DataFrame.
+
+    ``sections`` gets its ``text`` column from ``documents`` (see :func:`section_text`)
+    unless *columns* leaves it out.
 
     >>> read_table("no-such-dir", "documents")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
@@ -216,4 +307,20 @@ def read_table(out_dir: str | Path, name: str, *, columns: list[str] | None = No
     path = Path(out_dir) / f"{name}.parquet"
     if not path.exists():
         raise FileNotFoundError(f"no table {name!r} in {out_dir}: run `corpus-tools run` first")
-    return pd.read_parquet(path, columns=columns)
+    derived = DERIVED.get(name)
+    stored = pq.read_schema(path).names
+    if derived is None or derived[0] in stored or (columns is not None
+                                                    and derived[0] not in columns):
+        return pd.read_parquet(path, columns=columns)
+    column, after = derived
+    wanted = [c for c in (columns or stored) if c != column]
+    extra = [c for c in ("doc_id", "start", "end") if c not in wanted]
+    frame = pd.read_parquet(path, columns=wanted + extra)
+    text = section_text(frame, out_dir)
+    frame = frame.drop(columns=extra)
+    if columns is not None:
+        frame[column] = text
+        return frame[columns]
+    frame.insert(frame.columns.get_loc(after) + 1 if after in frame.columns else len(
+        frame.columns), column, text)
+    return frame
