@@ -45,7 +45,6 @@ import functools
 import itertools
 import re
 from dataclasses import dataclass
-from importlib import resources
 
 from .errors import ResourceError, require_str
 from .rules import load_tsv
@@ -69,17 +68,10 @@ _SHORT_LINE = 160
 
 @functools.cache
 def _fold_table() -> dict[int, str]:
-    """Traditional → simplified (single characters, OpenCC's table) and width/space folding."""
-    table: dict[int, str] = {}
-    try:
-        ts = resources.files("opencc").joinpath("dictionary", "TSCharacters.txt")
-        for line in ts.read_text(encoding="utf-8").splitlines():
-            src, _, targets = line.partition("\t")
-            target = targets.split(" ")[0] if targets else ""
-            if len(src) == 1 and len(target) == 1:
-                table[ord(src)] = target
-    except (OSError, ModuleNotFoundError):  # pragma: no cover - opencc is a dependency
-        pass
+    """Traditional → simplified (single characters, OpenCC's t2s) and width/space folding."""
+    from .normalize import t2s_characters
+
+    table: dict[int, str] = {ord(src): target for src, target in t2s_characters().items()}
     for cp in range(0xFF01, 0xFF5F):  # full-width ASCII
         table[cp] = chr(cp - 0xFEE0)
     for cp in (0x3000, 0xA0, 0x2002, 0x2003, 0x2009, 0x202F, 0x205F, 0x09, 0x0B, 0x0C):

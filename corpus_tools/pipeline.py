@@ -716,19 +716,18 @@ def run(
     # A run's outputs change together: until every table, theme table and chart is
     # replaced, the manifest says the folder is incomplete (read_table refuses it).
     store.write_json(out / "manifest.json", manifest(False, {}))
-    t0 = time.time()
-    tables = _assemble(out, with_parts, duplicates, config, threads=workers)
-    timings["tables"] = round(time.time() - t0, 3)
-
     steps: dict[str, Any] = {}
-    for step, wanted in (("themes", config.themes), ("charts", config.charts)):
-        if wanted:
-            t0 = time.time()
-            steps[step] = _corpus_step(step, out, config)
-            timings[step] = round(time.time() - t0, 3)
-
-    final = manifest(True, steps)
-    store.write_json(out / "manifest.json", final)
+    with store.writing_run(out):
+        t0 = time.time()
+        tables = _assemble(out, with_parts, duplicates, config, threads=workers)
+        timings["tables"] = round(time.time() - t0, 3)
+        for step, wanted in (("themes", config.themes), ("charts", config.charts)):
+            if wanted:
+                t0 = time.time()
+                steps[step] = _corpus_step(step, out, config)
+                timings[step] = round(time.time() - t0, 3)
+        final = manifest(True, steps)
+        store.write_json(out / "manifest.json", final)
     return RunResult(out, final, tables)
 
 

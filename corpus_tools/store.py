@@ -1,8 +1,9 @@
 """A run's on-disk state: per-page parts, the assembled tables, atomic writes.
 
 Each input file's rows are written by whoever processed it (a worker process or a Dask
-worker) into ``OUT/.parts/<key>/``: one small Arrow IPC file per table (uncompressed: a
-part is written once and read once, so speed beats size there) and, last of all,
+worker) into ``OUT/.parts/<key>/``: one small Arrow IPC file per table (zstd-compressed:
+Chinese text takes about a third of its size and zstd costs little next to the stages)
+and, last of all,
 ``state.json``, which marks the part complete and records the file's content hash and
 the size and SHA-256 of every table file of the part. A run that is killed leaves at most
 a temporary folder (removed by the next run); a part whose files are missing, truncated
@@ -23,6 +24,7 @@ While a run replaces its tables, ``manifest.json`` says ``"complete": false``, a
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -53,9 +55,11 @@ __all__ = [
     "read_part_state",
     "read_table",
     "run_is_complete",
+    "section_text",
     "write_csv",
     "write_json",
     "write_part",
+    "writing_run",
 ]
 
 _S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
@@ -201,8 +205,10 @@ def _to_arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def _ipc_bytes(table: pa.Table) -> bytes:
+    """*table* as the bytes of an Arrow IPC (Feather v2) file."""
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, table.schema) as writer:
+    options = pa.ipc.IpcWriteOptions(compression=PART_COMPRESSION)
+    with pa.ipc.new_file(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
 
@@ -279,6 +285,10 @@ def read_part(out_dir: Path, source: str, table: str) -> pa.Table:
     return feather.read_table(part_dir(out_dir, source) / f"{table}.arrow", memory_map=False)
 
 
+#: Compression of the parts (Arrow IPC) and of the assembled tables (Parquet).
+PART_COMPRESSION = "zstd"
+TABLE_COMPRESSION = "zstd"
+
 #: Parts are gathered into row groups of about this size before they are written.
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 
@@ -299,7 +309,7 @@ def assemble_table(
     target = out_dir / f"{table}.parquet"
     n = 0
     with atomic_path(target) as tmp:
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with pq.ParquetWriter(tmp, schema, compression=TABLE_COMPRESSION) as writer:
             buffer: list[pa.Table] = []
             size = 0
             for source in sources:
@@ -318,24 +328,125 @@ def assemble_table(
     return n
 
 
+#: Columns a table does not store but :func:`read_table` derives: name -> (column, after).
+DERIVED: dict[str, tuple[str, str]] = {"sections": ("text", "title")}
+
+
+def _document_texts(documents: Any) -> dict[str, str]:
+    """``doc_id -> text`` from a documents frame, or from the run folder holding one."""
+    if isinstance(documents, (str, Path)):
+        path = Path(documents) / "documents.parquet"
+        if not path.exists():
+            raise FileNotFoundError(f"no table 'documents' in {documents}: "
+                                    "run `corpus-tools run` first")
+        table = pq.read_table(path, columns=["doc_id", "text"])
+        return dict(zip(table.column("doc_id").to_pylist(), table.column("text").to_pylist(),
+                        strict=True))
+    return dict(zip(documents["doc_id"], documents["text"], strict=True))
+
+
+def section_text(sections: Any, documents: Any) -> Any:
+    """The text of every section: ``documents.text[start:end]`` of its document.
+
+    *sections* is a frame with ``doc_id``, ``start`` and ``end`` (the ``sections`` table);
+    *documents* the documents frame (``doc_id``, ``text``) or a run's output folder. Returns
+    a pandas Series aligned with *sections*. The sections table stores offsets only, so that
+    a run stores its text once; :func:`read_table` adds this column.
+
+    >>> import pandas as pd
+    >>> docs = pd.DataFrame({"doc_id": ["a#1"], "text": ["一、党建\\n开展活动12次"]})
+    >>> secs = pd.DataFrame({"doc_id": ["a#1", "a#1"], "start": [0, 5], "end": [4, 12]})
+    >>> section_text(secs, docs).tolist()
+    ['一、党建', '开展活动12次']
+    """
+    import pandas as pd
+
+    texts = _document_texts(documents)
+    values = [
+        texts[d][s:e] if d in texts else None
+        for d, s, e in zip(sections["doc_id"], sections["start"], sections["end"], strict=True)
+    ]
+    return pd.Series(values, index=sections.index, dtype=object, name="text")
+
+
+def _iter_section_texts(out_dir: Path, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Array]:
+    """The text of each batch of sections, reading ``documents`` alongside in step.
+
+    Both tables are written in the same document order, so the documents are read once,
+    in batches, and only the current and the next batch are held."""
+    docs = pq.ParquetFile(out_dir / "documents.parquet").iter_batches(
+        batch_size=2048, columns=["doc_id", "text"])
+    held: dict[str, str] = {}
+    previous: dict[str, str] = {}
+    exhausted = False
+    for batch in batches:
+        values: list[str | None] = []
+        for d, s, e in zip(batch.column("doc_id").to_pylist(), batch.column("start").to_pylist(),
+                           batch.column("end").to_pylist(), strict=True):
+            while d not in held and d not in previous and not exhausted:
+                nxt = next(docs, None)
+                if nxt is None:
+                    exhausted = True
+                    break
+                previous, held = held, dict(zip(nxt.column("doc_id").to_pylist(),
+                                                nxt.column("text").to_pylist(), strict=True))
+            text = held.get(d, previous.get(d))
+            values.append(None if text is None else text[s:e])
+        yield pa.array(values, type=pa.string())
+
+
 def write_csv(out_dir: Path, table: str) -> Path:
-    """Write ``OUT/<table>.csv`` in ``utf-8-sig`` (Excel opens it as UTF-8), batch by batch."""
+    """Write ``OUT/<table>.csv`` in ``utf-8-sig`` (Excel opens it as UTF-8), batch by batch.
+
+    A derived column (a section's text) is written too, so the CSV reads on its own."""
     source = out_dir / f"{table}.parquet"
     target = out_dir / f"{table}.csv"
     pf = pq.ParquetFile(source)
+    derived = DERIVED.get(table)
+    if derived and derived[0] in pf.schema_arrow.names:
+        derived = None
+    names = list(pf.schema_arrow.names)
+    if derived:
+        names.insert(names.index(derived[1]) + 1 if derived[1] in names else len(names),
+                     derived[0])
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             header = True
-            for batch in pf.iter_batches(batch_size=5000):
+            batches: Iterable[Any] = pf.iter_batches(batch_size=5000)
+            if derived:
+                plain, again = itertools.tee(batches)
+                batches = (b.append_column(derived[0], t).select(names) for b, t in zip(
+                    plain, _iter_section_texts(out_dir, again), strict=True))
+            for batch in batches:
                 batch.to_pandas().to_csv(fh, index=False, header=header)
                 header = False
             if header:
-                fh.write(",".join(pf.schema_arrow.names) + "\n")
+                fh.write(",".join(names) + "\n")
     return target
 
 
+#: Output folders this process is writing a run into (its own steps may read them).
+_WRITING: set[Path] = set()
+
+
+@contextmanager
+def writing_run(out_dir: Path) -> Iterator[None]:
+    """Within this block, the process writes a run into *out_dir*: the manifest says
+    ``"complete": false`` to everyone else, while the run's own corpus steps (themes,
+    charts) still read its new tables with :func:`read_table`."""
+    key = Path(out_dir).resolve()
+    _WRITING.add(key)
+    try:
+        yield
+    finally:
+        _WRITING.discard(key)
+
+
 def run_is_complete(out_dir: str | Path) -> bool:
-    """``False`` while (or after a kill during) a run's replacing of the tables."""
+    """``False`` while (or after a kill during) a run's replacing of the tables; always
+    ``True`` inside :func:`writing_run` of the same folder."""
+    if _WRITING and Path(out_dir).resolve() in _WRITING:
+        return True
     try:
         with open(Path(out_dir) / "manifest.json", "rb") as fh:
             head = fh.read(4096)
@@ -346,6 +457,9 @@ def run_is_complete(out_dir: str | Path) -> bool:
 
 def read_table(out_dir: str | Path, name: str, *, columns: list[str] | None = None):
     """Read a table a run wrote, as a pandas DataFrame.
+
+    ``sections`` gets its ``text`` column from ``documents`` (see :func:`section_text`)
+    unless *columns* leaves it out.
 
     Raises :class:`IncompleteRunError` while a run is replacing the tables (or was killed
     doing so): its ``manifest.json`` says ``"complete": false`` and the folder may hold
@@ -365,4 +479,20 @@ def read_table(out_dir: str | Path, name: str, *, columns: list[str] | None = No
             "`corpus-tools run` again.")
     if not path.exists():
         raise FileNotFoundError(f"no table {name!r} in {out_dir}: run `corpus-tools run` first")
-    return pd.read_parquet(path, columns=columns)
+    derived = DERIVED.get(name)
+    stored = pq.read_schema(path).names
+    if derived is None or derived[0] in stored or (columns is not None
+                                                    and derived[0] not in columns):
+        return pd.read_parquet(path, columns=columns)
+    column, after = derived
+    wanted = [c for c in (columns or stored) if c != column]
+    extra = [c for c in ("doc_id", "start", "end") if c not in wanted]
+    frame = pd.read_parquet(path, columns=wanted + extra)
+    text = section_text(frame, out_dir)
+    frame = frame.drop(columns=extra)
+    if columns is not None:
+        frame[column] = text
+        return frame[columns]
+    frame.insert(frame.columns.get_loc(after) + 1 if after in frame.columns else len(
+        frame.columns), column, text)
+    return frame
