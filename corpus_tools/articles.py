@@ -145,7 +145,7 @@ def _match(
     """The first marker rule the line's content matches (only labels on a long line)."""
     if not core:
         return None
-    if _part_of(core) is not None:
+    if ("附" in core or "解" in core or "注" in core) and _part_of(core) is not None:
         return None  # 附件1 / 名词解释: a part of the report above, not a new article
     for rule in _rules() if rules is None else rules:
         if rule.kind == "skip" or (truncated and rule.kind != "label"):

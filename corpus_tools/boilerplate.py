@@ -250,11 +250,17 @@ def _continues(raw_line: str) -> bool:
 
 
 def _blank(raw_line: str) -> bool:
-    return (
-        not raw_line
-        or raw_line.isspace()
-        or (needs_fold(raw_line) and not fold_text(raw_line).strip())
-    )
+    s = raw_line.strip()
+    if not s:
+        return True
+    # Folding empties a line only of spaces, zero-width characters and <U+00A0> tokens:
+    # a line opening with anything else (after its spaces) holds content.
+    if s[0] not in "<\u200b\u200c\u200d\ufeff":
+        return False
+    s = s.replace("<U+00A0>", "").strip()
+    if not s or s[0] not in "<\u200b\u200c\u200d\ufeff":
+        return not s
+    return not fold_text(s).strip()
 
 
 def strip_boilerplate(text: str) -> Stripped:
@@ -423,63 +429,89 @@ def _structure(
     protected: Callable[[int], bool],
 ) -> None:
     """The rules read off the page's shape rather than one site's words (see the module
-    docstring): label + value pairs, split breadcrumbs, toolbar lines, navigation runs."""
+    docstring): label + value pairs, split breadcrumbs, toolbar lines, navigation runs.
+
+    Only the head and tail of the page and the neighbours of removed lines are looked at,
+    so a long report costs one cheap pass over its line lengths."""
     n = len(raw_lines)
-    nonblank = [i for i in range(n) if not _blank(raw_lines[i])]
-    if not nonblank:
-        return
-    pos = {i: k for k, i in enumerate(nonblank)}
+
+    def step(i: int, d: int) -> int:
+        """The next non-blank line from *i* in direction *d* (-1 or n when none)."""
+        i += d
+        while 0 <= i < n and _blank(raw_lines[i]):
+            i += d
+        return i
+
+    def fits(i: int, limit: int) -> bool:
+        """Cheap, on the raw line: can its folded text be at most *limit* long? (Folding
+        never lengthens a line; only ``<U+00A0>`` tokens shrink much.)"""
+        line = raw_lines[i]
+        return len(line) <= limit or len(line.strip()) <= limit or "<U+" in line
 
     def short(i: int, limit: int) -> bool:
+        if not 0 <= i < n or not fits(i, limit):
+            return False
         s = folded(i).strip()
         return 0 < len(s) <= limit and not _SENTENCE_END.search(s) and not protected(i)
 
     # Breadcrumbs written one item per line: 首页 ⏎ > ⏎ 政务信息 ⏎ > ⏎ …
-    for k, i in enumerate(nonblank):
-        if 0 < k < len(nonblank) - 1 and _CRUMB_SEP.fullmatch(folded(i).strip()):
-            prev, nxt = nonblank[k - 1], nonblank[k + 1]
+    for i in [i for i, line in enumerate(raw_lines) if 0 < len(line) <= 8]:
+        if not _blank(raw_lines[i]) and _CRUMB_SEP.fullmatch(folded(i).strip()):
+            prev, nxt = step(i, -1), step(i, 1)
             if short(prev, _CRUMB_ITEM_MAX) and short(nxt, _CRUMB_ITEM_MAX):
                 for j in (prev, i, nxt):
                     removed.setdefault(j, "breadcrumb_split")
     # Label lines whose value stands on the next line.
-    for k, i in enumerate(nonblank[:-1]):
-        if i in removed and _LABEL_ONLY.fullmatch(folded(i).strip()):
-            j = nonblank[k + 1]
-            if j not in removed and short(j, _VALUE_MAX) and not _LABEL_ONLY.fullmatch(
-                folded(j).strip()
-            ):
+    for i in sorted(removed):
+        if _LABEL_ONLY.fullmatch(folded(i).strip()):
+            j = step(i, 1)
+            if (j < n and j not in removed and short(j, _VALUE_MAX)
+                    and not _LABEL_ONLY.fullmatch(folded(j).strip())):
                 removed[j] = "meta_label_value"
     # The body: from the first to the last body paragraph that is kept.
-    body = [i for i in nonblank if i not in removed and _is_body(raw_lines[i])]
-    first, last = (body[0], body[-1]) if body else (n, -1)
-    toolbar = {i for i in nonblank if not protected(i) and _is_toolbar(folded(i))}
-    furniture = toolbar | set(removed)
-    for i in sorted(toolbar):
-        if i in removed:
-            continue
-        k = pos[i]
-        near = (k > 0 and nonblank[k - 1] in furniture) or (
-            k + 1 < len(nonblank) and nonblank[k + 1] in furniture
-        )
-        if i < first or i > last or near:
-            removed[i] = "toolbar_words"
+    first = next((i for i in range(n) if i not in removed and _is_body(raw_lines[i])), n)
+    last = next((i for i in range(n - 1, first - 1, -1)
+                 if i not in removed and _is_body(raw_lines[i])), -1)
+    zones = [i for i in [*range(min(first, n)), *range(max(last + 1, first), n)]
+             if not _blank(raw_lines[i])]
+    # Toolbar lines: every one above or below the body; in the body, those next to other
+    # furniture (a chain of them grows from a removed line).
+    tested: dict[int, bool] = {}
+
+    def toolbar(i: int) -> bool:
+        if i not in tested:
+            tested[i] = (0 <= i < n and i not in removed and fits(i, _TOOLBAR_MAX)
+                         and _is_toolbar(folded(i)) and not protected(i))
+        return tested[i]
+
+    found = [i for i in zones if toolbar(i)]
+    stack = [step(i, d) for i in [*removed, *found] for d in (-1, 1)]
+    while stack:
+        i = stack.pop()
+        if i not in tested and toolbar(i):
+            found.append(i)
+            stack += (step(i, -1), step(i, 1))
+    for i in found:
+        removed[i] = "toolbar_words"
     # Navigation menus: runs of one-item lines above the body or below it.
-    run: list[int] = []
-    for i in [*nonblank, -1]:
-        item = (
-            i >= 0
-            and (i < first or i > last)
-            and short(i, _NAV_ITEM_MAX)
-            and not folded(i).rstrip().endswith((":", "："))
-            and (i in furniture or not _NAMES_DOCUMENT.search(folded(i)))
-        )
-        if item:
-            run.append(i)
-            continue
-        if len(run) >= _NAV_RUN and 2 * sum(1 for j in run if j in furniture) >= len(run):
+    def flush(run: list[int]) -> None:
+        if len(run) >= _NAV_RUN and 2 * sum(1 for j in run if j in removed) >= len(run):
             for j in run:
                 removed.setdefault(j, "nav_run")
-        run = []
+
+    run: list[int] = []
+    for i in zones:
+        item = (
+            short(i, _NAV_ITEM_MAX)
+            and not folded(i).rstrip().endswith((":", "："))
+            and (i in removed or not _NAMES_DOCUMENT.search(folded(i)))
+        )
+        if run and (not item or step(run[-1], 1) != i):  # a run is consecutive lines
+            flush(run)
+            run = []
+        if item:
+            run.append(i)
+    flush(run)
 
 
 @functools.lru_cache(maxsize=16384)
