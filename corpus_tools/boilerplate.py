@@ -44,6 +44,10 @@ too; the furniture vocabulary is ``resources/furniture_words.tsv``):
                       least half of them furniture (a menu ``首页 机构 政务公开 … 走进某省``);
                       a line naming a document (``…工作报告``) is never part of one.
 
+Across pages, the pipeline adds ``recurring_line`` (a head or tail line on many pages of
+one site, see :func:`zone_lines`), and for HTML ``html_main_content`` (a visible line
+outside the main content trafilatura finds).
+
 >>> page = ("当前位置:首页>计划>社区工作\\n\\n社区工作总结\\n\\n一、基本情况\\n\\n"
 ...         "相关文章:\\n社区工作计划5篇")
 >>> out = strip_boilerplate(page)
@@ -66,7 +70,13 @@ from .errors import ResourceError, require_str
 from .rules import load_tsv
 from .schema import RemovedLine, Stripped
 
-__all__ = ["STRUCTURAL_RULES", "fold_text", "is_numbered_heading", "strip_boilerplate"]
+__all__ = [
+    "STRUCTURAL_RULES",
+    "fold_text",
+    "is_numbered_heading",
+    "strip_boilerplate",
+    "zone_lines",
+]
 
 #: Rule ids of the structural rules (in code, not in ``boilerplate.tsv``).
 STRUCTURAL_RULES: tuple[str, ...] = (
@@ -512,6 +522,43 @@ def _structure(
         if item:
             run.append(i)
     flush(run)
+
+
+# Lines recurring across pages of one site (the pipeline's second signal) are looked for
+# among these: kept short lines above the first or below the last body paragraph.
+_RECUR_MAX = 30
+# A line with an office title is a speaker (省长 某某), content even when it recurs.
+_OFFICE = re.compile(r"省长|市长|县长|区长|州长|主席|总理|书记|主任|镇长|乡长")
+
+
+def zone_lines(text: str) -> list[tuple[int, str]]:
+    """``(line_no, key)`` of the short lines of a stripped page that stand above its first
+    or below its last body paragraph: the candidates of the cross-page recurrence rule
+    ``recurring_line`` (a line on many pages of one site is its furniture). *key* is the
+    line folded, without spaces. Protected, never candidates: numbered headings, lines
+    naming a document (a title), lines ending in a colon (``各位代表：``), speakers' lines
+    (``省长 某某``) and sentences.
+
+    >>> zone_lines("走进某县\\n2026年某县政府工作报告\\n今年工作扎实有效。\\n各位代表：\\n县政府办公室")
+    [(1, '走进某县'), (5, '县政府办公室')]
+    """
+    lines = require_str(text).split("\n")
+    n = len(lines)
+    first = next((i for i in range(n) if _is_body(lines[i])), n)
+    last = next((i for i in range(n - 1, first - 1, -1) if _is_body(lines[i])), -1)
+    rules = _rules()
+    out = []
+    for i in [*range(min(first, n)), *range(max(last + 1, first), n)]:
+        line = lines[i]
+        if len(line.strip()) > _RECUR_MAX and "<U+" not in line:
+            continue
+        folded = fold_text(line).strip()
+        if (not folded or len(folded) > _RECUR_MAX or _SENTENCE_END.search(folded)
+                or folded.endswith((":", "：")) or rules.protect.match(folded)
+                or _NAMES_DOCUMENT.search(folded) or _OFFICE.search(folded)):
+            continue
+        out.append((i + 1, "".join(folded.split())))
+    return out
 
 
 @functools.lru_cache(maxsize=16384)

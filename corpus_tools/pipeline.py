@@ -7,7 +7,12 @@ Per input file (in a worker process, or on a Dask worker)::
                         → extract_metrics (+ section_at) → MinHash signature
 
 The rows of each file go to its own part (see :mod:`corpus_tools.store`), so the run can
-resume and memory stays flat. After all files: near-duplicate flags over the whole run,
+resume and memory stays flat. Then the second furniture signal: a short line standing at
+the head or tail of at least 3 pages, and of at least half the pages, of one site (the
+pages of one folder) is that site's furniture (headings, titles, salutations and
+speakers' lines are never candidates, see :func:`corpus_tools.boilerplate.zone_lines`);
+the files holding such lines are run again with them removed (rule ``recurring_line``),
+on the same engine, so the tables do not depend on it. After all files: near-duplicate flags over the whole run,
 the tables assembled in input order, the manifest, then themes and charts.
 
 A page that cannot be read becomes a ``failed`` or ``skipped`` manifest entry with its
@@ -366,10 +371,15 @@ class _Errors:
             return default
 
 
-def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict[str, Any]]]:
-    """Run every per-page stage on one page; return its rows by table name."""
+def process_page(page: Page, config: RunConfig = DEFAULT,
+                 recurring: Sequence[int] = ()) -> dict[str, list[dict[str, Any]]]:
+    """Run every per-page stage on one page; return its rows by table name.
+
+    *recurring*: 1-based lines of the page that recur on many pages of its site (found by
+    :func:`run` after a first pass); they go to ``removed`` with rule ``recurring_line``.
+    """
     from .articles import page_preamble, split_articles
-    from .boilerplate import strip_boilerplate
+    from .boilerplate import fold_text, strip_boilerplate, zone_lines
     from .dedup import minhash_signature, remove_repeated_blocks
     from .metadata import document_title, extract_metadata
     from .metrics import extract_metrics
@@ -382,18 +392,32 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in store.PART_TABLES}
 
     raw = page.text
-    if page.dropped:  # lines the reader left out (HTML outside the main content)
+    drops = [(no, "html_main_content") for no in page.dropped]  # outside the HTML main text
+    drops += [(no, "recurring_line") for no in recurring]  # on many pages of the site
+    recurred: list[tuple[int, str]] = []
+    if drops:
         lines = raw.split("\n")
-        for no in page.dropped:
+        for no, rule in sorted(drops):
+            if not 1 <= no <= len(lines) or not lines[no - 1]:
+                continue
             out["removed"].append({"source": src, "record": rec, "article_no": None,
                                    "line_no": no, "text": lines[no - 1].rstrip("\r"),
-                                   "rule": "html_main_content"})
+                                   "rule": rule})
+            if rule == "recurring_line":
+                recurred.append((no, "".join(fold_text(lines[no - 1]).split())))
             lines[no - 1] = ""
         raw = "\n".join(lines)
     script = err.call("script", detect_script, raw, default="unknown")
     stripped = err.call("boilerplate", strip_boilerplate, raw, default=Stripped(raw, ()))
     for r in stripped.removed:
         out["removed"].append(as_row(r, source=src, record=rec, article_no=None))
+    # Head and tail lines, for the lines recurring across a site's pages (see run()).
+    kept_lines = raw.split("\n")
+    for r in stripped.removed:
+        kept_lines[r.line_no - 1] = ""
+    zones = err.call("boilerplate", zone_lines, "\n".join(kept_lines), default=[]) or []
+    out["zone_lines"] = [{"record": rec, "line_no": no, "key": key}
+                         for no, key in sorted([*zones, *recurred])]
     text = err.call("normalize", normalize_text, stripped.text, default=None)
     if text is None:
         out["errors"] = err.rows
@@ -460,7 +484,9 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     """
     from .io import NotRegularFileError, read_page, read_regular_file
 
-    item, out, config = task
+    item, out, config, *more = task
+    # lines recurring across the site's pages, [record, line_no] pairs (second pass only)
+    recurring: list[list[Any]] | None = more[0] if more else None
     out_dir = Path(out)
     entry: dict[str, Any] = {
         "source": item.source, "path": escape_name(item.path), "status": "ok", "reason": None,
@@ -489,7 +515,8 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     fingerprint = config.fingerprint()
     if config.resume:
         state, damage = store.check_part(out_dir, item.source)
-        if state and state.get("sha256") == sha and state.get("fingerprint") == fingerprint:
+        if (state and state.get("sha256") == sha and state.get("fingerprint") == fingerprint
+                and (recurring is None or state.get("recurring", []) == recurring)):
             cached = dict(state["entry"], path=entry["path"], cached=True)
             return cached
         if damage:
@@ -519,7 +546,8 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     removed_chars = total_chars = 0
     warnings: list[str] = []
     for page in pages:
-        page_rows = process_page(page, config)
+        page_rows = process_page(page, config, [no for r, no in recurring or ()
+                                                if r == page.record])
         for name, rows in page_rows.items():
             tables[name].extend(rows)
         gone, total = _removed_chars(page, page_rows["removed"])
@@ -544,7 +572,9 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     elif tables["errors"]:
         stages = sorted({row["stage"] for row in tables["errors"]})
         entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
-    _write(out_dir, item, tables, entry, sha, fingerprint)
+    if recurring:
+        entry["recurring_lines"] = len(recurring)
+    _write(out_dir, item, tables, entry, sha, fingerprint, recurring)
     return entry
 
 
@@ -566,11 +596,13 @@ def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, 
 
 
 def _write(out_dir: Path, item: InputFile, tables: dict[str, list[dict[str, Any]]],
-           entry: dict[str, Any], sha: str, fingerprint: str) -> None:
+           entry: dict[str, Any], sha: str, fingerprint: str,
+           recurring: list[list[Any]] | None = None) -> None:
     entry["rows"] = {name: len(tables.get(name, [])) for name in store.TABLES}
     try:
         store.write_part(out_dir, item.source, tables,
-                         {"sha256": sha, "fingerprint": fingerprint, "entry": entry})
+                         {"sha256": sha, "fingerprint": fingerprint, "entry": entry,
+                          "recurring": recurring or []})
     except CorpusToolsError as exc:  # rows a table cannot hold: the file fails, not the run
         if not tables:
             raise
@@ -625,6 +657,51 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator
 
 
 # --------------------------------------------------------------------------- a run
+
+
+#: A head/tail line is a site's furniture when it recurs on at least this many pages of
+#: the site (the pages of one folder) and on at least this share of them.
+RECURRING_MIN_PAGES = 3
+RECURRING_MIN_SHARE = 0.5
+
+
+def _recurring_lines(out_dir: Path,
+                     done: list[dict[str, Any] | None]) -> dict[int, list[list[Any]]]:
+    """Files (index into *done*, the entries in input order) whose lines to drop differ from what their part applied:
+    ``{index: [[record, line_no], ...]}``. Deterministic: counts over the parts' head and
+    tail lines (computed before any such drop), whatever the engine or worker count."""
+    import math
+    import posixpath
+
+    found: dict[int, list[tuple[Any, int, str]]] = {}
+    pages: dict[str, int] = {}
+    holders: dict[tuple[str, str], set[tuple[str, Any]]] = {}
+    for i, e in enumerate(done):
+        if e is None or e.get("status") != "ok" or not e.get("rows"):
+            continue
+        site = posixpath.dirname(e["source"])
+        pages[site] = pages.get(site, 0) + int(e.get("pages") or 0)
+        try:
+            part = store.read_part(out_dir, e["source"], "zone_lines")
+        except (OSError, ValueError, KeyError):
+            continue  # a part from before this table: nothing to count
+        rows = list(zip(part.column("record").to_pylist(), part.column("line_no").to_pylist(),
+                        part.column("key").to_pylist(), strict=True))
+        found[i] = rows
+        for record, _no, key in rows:
+            holders.setdefault((site, key), set()).add((e["source"], record))
+    redo: dict[int, list[list[Any]]] = {}
+    for i, e in enumerate(done):
+        if e is None or (i not in found and not e.get("recurring_lines")):
+            continue
+        site = posixpath.dirname(e["source"])
+        need = max(RECURRING_MIN_PAGES, math.ceil(RECURRING_MIN_SHARE * pages.get(site, 0)))
+        drop = [[record, no] for record, no, key in found.get(i, ())
+                if len(holders[(site, key)]) >= need]
+        state = store.read_part_state(out_dir, e["source"]) or {}
+        if drop != state.get("recurring", []):
+            redo[i] = drop
+    return redo
 
 
 def _flag_duplicates(out_dir: Path, sources: list[str], threshold: float) -> dict[str, str]:
@@ -744,6 +821,20 @@ def run(
                 except (OSError, ValueError, KeyError):
                     pass
                 shutil.rmtree(d, ignore_errors=True)
+
+    # Second signal: lines recurring at the head or tail of many pages of one site. The
+    # files holding them are run again with those lines removed (rule recurring_line).
+    t0 = time.time()
+    redo = _recurring_lines(out, entries)
+    if redo:
+        again = [(files[i], str(out), config, drop) for i, drop in sorted(redo.items())]
+        stream = (_map_dask(again, workers, config.scheduler) if config.engine == "dask"
+                  else _map_local(again, workers))
+        order = sorted(redo)
+        for k, entry in enumerate(stream):
+            entries[order[entry.pop("_index", k)]] = entry
+        done = [e for e in entries if e is not None]
+    timings["recurring"] = round(time.time() - t0, 3)
 
     with_parts = [e["source"] for e in done if e["rows"]]
     t0 = time.time()

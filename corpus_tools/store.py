@@ -71,7 +71,7 @@ _TYPES: dict[str, pa.DataType] = {
     "section_id": _S, "parent_id": _S, "level": _I, "family": _S, "marker": _S,
     "ordinal": _I, "start": _I, "end": _I, "raw": _S, "value": _F, "value_max": _F,
     "unit": _S, "category": _S, "qualifier": _S, "direction": _S, "basis": _S,
-    "sentence": _S, "stage": _S, "error": _S, "message": _S, "part": _S,
+    "sentence": _S, "stage": _S, "error": _S, "message": _S, "part": _S, "key": _S,
     "signature": pa.list_(pa.uint64()),
 }
 # metrics.masked is a flag, documents.masked a count of placeholders.
@@ -84,8 +84,14 @@ def _schema(table: str, columns: Iterable[str]) -> pa.Schema:
     )
 
 
-#: Tables kept per part: the public ones plus the MinHash signatures used for duplicates.
-PART_TABLES: dict[str, tuple[str, ...]] = {**TABLES, "signatures": ("doc_id", "signature")}
+#: Tables kept per part: the public ones plus the MinHash signatures used for duplicates
+#: and the head/tail lines used for lines recurring across pages.
+PART_TABLES: dict[str, tuple[str, ...]] = {
+    **TABLES,
+    "signatures": ("doc_id", "signature"),
+    # short lines at a page's head and tail, for lines recurring across a site's pages
+    "zone_lines": ("record", "line_no", "key"),
+}
 ARROW_SCHEMAS: dict[str, pa.Schema] = {n: _schema(n, c) for n, c in PART_TABLES.items()}
 
 

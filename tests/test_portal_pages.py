@@ -177,3 +177,49 @@ def test_duplicate_of_points_at_the_simplified_copy(tmp_path: Path) -> None:
     assert docs.loc["a_traditional.txt", "script"] == "traditional"
     assert docs.loc["a_traditional.txt", "duplicate_of"] == "b_simplified.txt#1"
     assert not isinstance(docs.loc["b_simplified.txt", "duplicate_of"], str)
+
+
+# ------------------------------------------------------------------ lines recurring on a site
+
+
+def _site(d: Path, n: int) -> None:
+    d.mkdir(parents=True)
+    for k in range(n):
+        (d / f"page{k}.txt").write_text(
+            f"青川之窗\n\n202{k}年某某街道工作总结\n各位代表：\n"
+            f"今年街道共开展志愿服务活动{10 + k}场，参与居民{300 + k}人次，群众满意度明显提升。\n"
+            "存在的问题\n"
+            f"一是宣传还不够深入，二是队伍建设有待加强，共有{k + 2}项工作需要改进。\n"
+            "县政府办公室制作\n",
+            encoding="utf-8")
+
+
+def test_lines_recurring_on_a_site_are_removed(tmp_path: Path) -> None:
+    _site(tmp_path / "in" / "site", 4)
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"out{workers}"
+        run([tmp_path / "in"], out, RunConfig(workers=workers, themes=False, charts=False))
+        outs.append(out)
+    removed = read_table(outs[0], "removed")
+    rec = removed[removed["rule"] == "recurring_line"]
+    assert sorted(set(rec["text"])) == ["县政府办公室制作", "青川之窗"]
+    assert len(rec) == 8 and rec["line_no"].notna().all()
+    docs = read_table(outs[0], "documents")
+    for text in docs["text"]:
+        assert "青川之窗" not in text and "县政府办公室制作" not in text
+        assert "存在的问题" in text and "各位代表：" in text  # body lines and salutations stay
+    for name in ("documents", "removed", "sections"):
+        a, b = read_table(outs[0], name), read_table(outs[1], name)
+        assert a.equals(b), name
+    # a re-run resumes: nothing is redone, the same tables come out
+    result = run([tmp_path / "in"], outs[0], RunConfig(workers=1, themes=False, charts=False))
+    assert all(e["cached"] for e in result.entries)
+    assert read_table(outs[0], "removed").equals(removed)
+
+
+def test_lines_on_few_pages_are_kept(tmp_path: Path) -> None:
+    _site(tmp_path / "in" / "site", 2)
+    run([tmp_path / "in"], tmp_path / "out", RunConfig(workers=1, themes=False, charts=False))
+    removed = read_table(tmp_path / "out", "removed")
+    assert "recurring_line" not in set(removed["rule"])
