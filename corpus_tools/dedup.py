@@ -36,6 +36,7 @@ from .schema import RemovedLine
 __all__ = [
     "SEED",
     "SHINGLE",
+    "DuplicateIndex",
     "find_duplicates",
     "jaccard",
     "minhash_signature",
@@ -225,44 +226,71 @@ def find_duplicates(
     >>> find_duplicates([("a", s1), ("b", s3), ("c", s2)], threshold=0.5)
     {'c': 'a'}
     """
-    if not 0.0 < threshold <= 1.0:
-        raise InputError(f"threshold must be in (0, 1], got {threshold!r}")
-    tables: list[dict[bytes, list[int]]] = []
-    ids: list[str] = []
-    sigs: list[np.ndarray] = []
-    root: list[int] = []
-    out: dict[str, str] = {}
-    band_rows: tuple[int, int] | None = None
+    index = DuplicateIndex(threshold)
     for doc_id, sig in items:
+        index.add(doc_id, sig)
+    return index.mapping()
+
+
+class DuplicateIndex:
+    """:func:`find_duplicates` one document at a time: the LSH tables grow as signatures
+    arrive (in corpus order), so the pipeline flags each document while the pages of later
+    files are still being processed.
+
+    :meth:`add` returns the first copy of the new document (or ``None``);
+    :meth:`mapping` is the result of :func:`find_duplicates` over everything added.
+
+    >>> idx = DuplicateIndex(0.5)
+    >>> s = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
+    >>> idx.add("a", s), idx.add("b", s)
+    (None, 'a')
+    """
+
+    def __init__(self, threshold: float = 0.8) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise InputError(f"threshold must be in (0, 1], got {threshold!r}")
+        self.threshold = threshold
+        self._tables: list[dict[bytes, list[int]]] = []
+        self._ids: list[str] = []
+        self._sigs: list[np.ndarray] = []
+        self._root: list[int] = []
+        self._out: dict[str, str] = {}
+        self._band_rows: tuple[int, int] | None = None
+
+    def add(self, doc_id: str, sig: np.ndarray) -> str | None:
         sig = np.asarray(sig, dtype=np.uint64)
-        if band_rows is None:
-            band_rows = _bands(len(sig), threshold)
-            tables = [{} for _ in range(band_rows[0])]
-        elif len(sig) != len(sigs[0]):
+        if self._band_rows is None:
+            self._band_rows = _bands(len(sig), self.threshold)
+            self._tables = [{} for _ in range(self._band_rows[0])]
+        elif len(sig) != len(self._sigs[0]):
             raise InputError(
-                f"signature of {doc_id!r} has {len(sig)} values, expected {len(sigs[0])}"
+                f"signature of {doc_id!r} has {len(sig)} values, expected {len(self._sigs[0])}"
             )
-        nb, r = band_rows
-        idx = len(ids)
-        ids.append(str(doc_id))
-        sigs.append(sig)
-        root.append(idx)
+        nb, r = self._band_rows
+        idx = len(self._ids)
+        self._ids.append(str(doc_id))
+        self._sigs.append(sig)
+        self._root.append(idx)
         if (sig == _EMPTY).all():
-            continue
+            return None
         keys = [sig[i * r : (i + 1) * r].tobytes() for i in range(nb)]
         candidates: set[int] = set()
-        for table, key in zip(tables, keys, strict=True):
+        for table, key in zip(self._tables, keys, strict=True):
             candidates.update(table.get(key, ()))
         best = None
         for c in sorted(candidates):
-            if jaccard(sig, sigs[c]) >= threshold - 1e-9:
-                best = root[c] if best is None else min(best, root[c])
+            if jaccard(sig, self._sigs[c]) >= self.threshold - 1e-9:
+                best = self._root[c] if best is None else min(best, self._root[c])
         if best is not None:
-            root[idx] = best
-            out[ids[idx]] = ids[best]
-        for table, key in zip(tables, keys, strict=True):
+            self._root[idx] = best
+            self._out[self._ids[idx]] = self._ids[best]
+        for table, key in zip(self._tables, keys, strict=True):
             table.setdefault(key, []).append(idx)
-    return out
+        return self._out.get(self._ids[idx])
+
+    def mapping(self) -> dict[str, str]:
+        """Each near-duplicate's ``doc_id`` → the ``doc_id`` of its first copy."""
+        return dict(self._out)
 
 
 def _keys(text: str) -> list[str]:

@@ -18,8 +18,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,13 @@ from .schema import TABLES
 __all__ = [
     "ARROW_SCHEMAS",
     "PART_TABLES",
-    "assemble_table",
+    "TableAssembler",
     "atomic_path",
     "part_dir",
     "part_key",
     "read_part",
     "read_part_state",
+    "read_part_tables",
     "read_table",
     "section_text",
     "write_csv",
@@ -160,39 +161,79 @@ TABLE_COMPRESSION = "zstd"
 ROW_GROUP_BYTES = 64 * 1024 * 1024
 
 
-def assemble_table(
-    out_dir: Path,
-    sources: Iterable[str],
-    table: str,
-    *,
-    transform: Callable[[pa.Table], pa.Table] | None = None,
-) -> int:
-    """Stream the parts of *sources* (in order) into ``OUT/<table>.parquet``; return rows.
+class TableAssembler:
+    """Writes the run's tables while the pages are still being processed.
 
-    Parts are gathered into row groups of about :data:`ROW_GROUP_BYTES` (a part per row
-    group would make thousands of tiny ones), so memory stays bounded by that size.
+    Opened before the first page; :meth:`add` appends one input file's part (in input
+    order, as each becomes ready), gathered into row groups of about
+    :data:`ROW_GROUP_BYTES` (a part per row group would make thousands of tiny ones), so
+    memory stays bounded by that size per table; :meth:`close` writes the last row groups
+    and moves every table into place (``OUT/<table>.parquet``, each atomically). Until then
+    the tables of the previous run stay as they were; :meth:`abort` leaves them so.
     """
-    schema = ARROW_SCHEMAS[table]
-    target = out_dir / f"{table}.parquet"
-    n = 0
-    with atomic_path(target) as tmp:
-        with pq.ParquetWriter(tmp, schema, compression=TABLE_COMPRESSION) as writer:
-            buffer: list[pa.Table] = []
-            size = 0
-            for source in sources:
-                part = read_part(out_dir, source, table)
-                if transform is not None:
-                    part = transform(part)
-                if part.num_rows:
-                    buffer.append(part)
-                    size += part.nbytes
-                    n += part.num_rows
-                if size >= ROW_GROUP_BYTES:
-                    writer.write_table(pa.concat_tables(buffer))
-                    buffer, size = [], 0
-            if buffer:
-                writer.write_table(pa.concat_tables(buffer))
-    return n
+
+    def __init__(self, out_dir: Path, tables: Iterable[str] = TABLES) -> None:
+        self.out_dir = out_dir
+        self.names = tuple(tables)
+        self.rows = dict.fromkeys(self.names, 0)
+        self._stack = ExitStack()
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._buffers: dict[str, list[pa.Table]] = {n: [] for n in self.names}
+        self._sizes = dict.fromkeys(self.names, 0)
+        try:
+            for name in self.names:
+                tmp = self._stack.enter_context(atomic_path(out_dir / f"{name}.parquet"))
+                self._writers[name] = pq.ParquetWriter(tmp, ARROW_SCHEMAS[name],
+                                                       compression=TABLE_COMPRESSION)
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+
+    def add(self, part: dict[str, pa.Table]) -> None:
+        """Append one part's tables (missing ones count as empty)."""
+        for name in self.names:
+            table = part.get(name)
+            if table is None or not table.num_rows:
+                continue
+            self._buffers[name].append(table)
+            self._sizes[name] += table.nbytes
+            self.rows[name] += table.num_rows
+            if self._sizes[name] >= ROW_GROUP_BYTES:
+                self._flush(name)
+
+    def _flush(self, name: str) -> None:
+        if self._buffers[name]:
+            self._writers[name].write_table(pa.concat_tables(self._buffers[name]))
+        self._buffers[name], self._sizes[name] = [], 0
+
+    def close(self) -> dict[str, Path]:
+        """Write what is buffered and move every table into place; return their paths."""
+        try:
+            for name in self.names:
+                self._flush(name)
+                self._writers.pop(name).close()
+        except BaseException as exc:
+            self.abort(exc)
+            raise
+        self._stack.close()
+        return {name: self.out_dir / f"{name}.parquet" for name in self.names}
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Drop the new tables (the previous run's stay in place)."""
+        for writer in self._writers.values():
+            try:
+                writer.close()
+            except Exception:  # pragma: no cover - closing a broken writer
+                pass
+        self._writers.clear()
+        error = exc or RuntimeError("aborted")
+        self._stack.__exit__(type(error), error, error.__traceback__)
+
+
+def read_part_tables(out_dir: Path, source: str, tables: Iterable[str] = PART_TABLES
+                     ) -> dict[str, pa.Table]:
+    """Every table of one source's part, by name."""
+    return {name: read_part(out_dir, source, name) for name in tables}
 
 
 #: Columns a table does not store but :func:`read_table` derives: name -> (column, after).
