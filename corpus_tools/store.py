@@ -4,10 +4,21 @@ Each input file's rows are written by whoever processed it (a worker process or 
 worker) into ``OUT/.parts/<key>/``: one small Arrow IPC file per table (zstd-compressed:
 Chinese text takes about a third of its size and zstd costs little next to the stages)
 and, last of all,
-``state.json``, which marks the part complete and records the file's content hash. A run
-that is killed leaves at most an incomplete part without ``state.json``; the next run
-redoes that file. The tables users read (``OUT/documents.parquet`` …) are assembled from
-the parts one file at a time, so memory does not grow with the corpus.
+``state.json``, which marks the part complete and records the file's content hash and
+the size and SHA-256 of every table file of the part. A run that is killed leaves at most
+a temporary folder (removed by the next run); a part whose files are missing, truncated
+or altered (a full disk, a crash of the machine, a stray edit) fails its checksums, and
+the next run redoes that input and says so in its manifest entry (``repaired``). Parts
+are not fsynced (that would cost a disk flush per input): the checksums catch what a
+crash could leave behind.
+
+The tables users read (``OUT/documents.parquet`` …) are assembled from the parts one file
+at a time, so memory does not grow with the corpus. Tables and the manifest are written
+to a temporary sibling, fsynced, renamed over the old file and the folder fsynced, with
+the permissions of the user's umask (as ``open()`` would give them). Temporaries left by
+a killed run are removed by :func:`clean_stale_temporaries` at the start of the next.
+While a run replaces its tables, ``manifest.json`` says ``"complete": false``, and
+:func:`read_table` refuses to mix tables of two runs.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -27,7 +39,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from .errors import SchemaError
+from .errors import IncompleteRunError, SchemaError
 from .schema import TABLES
 
 __all__ = [
@@ -35,16 +47,20 @@ __all__ = [
     "PART_TABLES",
     "TableAssembler",
     "atomic_path",
+    "check_part",
+    "clean_stale_temporaries",
     "part_dir",
     "part_key",
     "read_part",
     "read_part_state",
     "read_part_tables",
     "read_table",
+    "run_is_complete",
     "section_text",
     "write_csv",
     "write_json",
     "write_part",
+    "writing_run",
 ]
 
 _S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
@@ -74,11 +90,41 @@ PART_TABLES: dict[str, tuple[str, ...]] = {**TABLES, "signatures": ("doc_id", "s
 ARROW_SCHEMAS: dict[str, pa.Schema] = {n: _schema(n, c) for n, c in PART_TABLES.items()}
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` would, racing threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):  # pragma: no cover - not Linux
+        pass
+    old = os.umask(0o022)  # pragma: no cover
+    os.umask(old)  # pragma: no cover
+    return old  # pragma: no cover
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - a platform without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextmanager
-def atomic_path(path: Path, *, is_dir: bool = False) -> Iterator[Path]:
+def atomic_path(path: Path, *, is_dir: bool = False, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary sibling of *path*; on success rename it over *path*.
 
-    An exception (or a kill) leaves *path* as it was: never half-written.
+    An exception (or a kill) leaves *path* as it was: never half-written. The result has
+    the permissions ``open()`` would give it under the umask (``mkstemp`` makes 0600).
+    With *durable* (files only) the data is fsynced before the rename and the folder
+    after it, so a crash of the machine cannot leave an empty file under *path*.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_dir:
@@ -89,9 +135,15 @@ def atomic_path(path: Path, *, is_dir: bool = False) -> Iterator[Path]:
         tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, (0o777 if is_dir else 0o666) & ~_umask())
+        if durable and not is_dir:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         if is_dir and path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)
+        if durable and not is_dir:
+            _fsync_dir(path.parent)
     except BaseException:
         if is_dir:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -100,14 +152,44 @@ def atomic_path(path: Path, *, is_dir: bool = False) -> Iterator[Path]:
         raise
 
 
+# Temporaries of atomic_path (".name.XXXXXXXX.tmp", a folder ".key.XXXXXXXX") and of the
+# theme and chart writers (".name.tmp-PID").
+_STALE_FILE_RE = re.compile(r"^\..+(\.[A-Za-z0-9_]{8}\.tmp|\.tmp-\d+)$")
+
+
+def clean_stale_temporaries(out_dir: Path) -> list[str]:
+    """Remove the temporaries a killed run left in *out_dir*; return their names.
+
+    Call it only when no other run writes into *out_dir* (a run does, at its start).
+    """
+    removed: list[str] = []
+    for folder in (out_dir, out_dir / "charts"):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if _STALE_FILE_RE.match(p.name) and p.is_file() and not p.is_symlink():
+                p.unlink(missing_ok=True)
+                removed.append(p.relative_to(out_dir).as_posix())
+    parts = out_dir / ".parts"
+    if parts.is_dir():
+        for p in parts.iterdir():
+            if p.name.startswith(".") and p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p.relative_to(out_dir).as_posix())
+    return sorted(removed)
+
+
 def write_json(path: Path, data: Any) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), "utf-8")
 
 
 def part_key(source: str) -> str:
-    """The folder name of a source's part: stable, filesystem-safe."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+    """The folder name of a source's part: stable, filesystem-safe.
+
+    A source holding lone surrogates (an undecodable file name) still has a key.
+    """
+    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 def part_dir(out_dir: Path, source: str) -> Path:
@@ -119,34 +201,85 @@ def _to_arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     columns = {name: [row.get(name) for row in rows] for name in schema.names}
     try:
         return pa.table(columns, schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError) as exc:
         raise SchemaError(f"rows for table {table!r} do not fit its schema: {exc}") from exc
+
+
+def _ipc_bytes(table: pa.Table) -> bytes:
+    """*table* as the bytes of an Arrow IPC (Feather v2) file."""
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression=PART_COMPRESSION)
+    with pa.ipc.new_file(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 def write_part(
     out_dir: Path, source: str, tables: dict[str, list[dict[str, Any]]], state: dict[str, Any]
 ) -> None:
-    """Write one input file's rows and its ``state.json`` (last) as one atomic folder."""
+    """Write one input file's rows and its ``state.json`` (last) as one atomic folder.
+
+    ``state.json`` gets ``files``: the size and SHA-256 of each table file, checked by
+    :func:`check_part` before the part is reused.
+    """
     target = part_dir(out_dir, source)
+    files: dict[str, dict[str, Any]] = {}
+    blobs = {name: _ipc_bytes(_to_arrow(name, tables.get(name, []))) for name in PART_TABLES}
     with atomic_path(target, is_dir=True) as tmp:
-        for name in PART_TABLES:
-            feather.write_feather(_to_arrow(name, tables.get(name, [])), tmp / f"{name}.arrow",
-                                  compression=PART_COMPRESSION)
+        for name, blob in blobs.items():
+            (tmp / f"{name}.arrow").write_bytes(blob)
+            files[name] = {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
         (tmp / "state.json").write_text(
-            json.dumps(state, ensure_ascii=False, default=str), "utf-8"
+            json.dumps({**state, "files": files}, ensure_ascii=False, default=str), "utf-8"
         )
 
 
-def read_part_state(out_dir: Path, source: str) -> dict[str, Any] | None:
-    """The state of a complete part, or ``None`` if there is none (or it is incomplete)."""
+def check_part(out_dir: Path, source: str) -> tuple[dict[str, Any] | None, str | None]:
+    """``(state, None)`` for a sound part; ``(None, what is wrong)`` for a damaged one;
+    ``(None, None)`` when there is no part.
+
+    Sound means: ``state.json`` parses and every table file has the size and SHA-256 it
+    records. A part written before checksums were kept counts as damaged (it is redone).
+    """
     d = part_dir(out_dir, source)
+    if not d.is_dir():
+        return None, None
     try:
         state = json.loads((d / "state.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not all((d / f"{name}.arrow").exists() for name in PART_TABLES):
-        return None
-    return state if isinstance(state, dict) else None
+    except FileNotFoundError:
+        return None, "damaged part: no state.json"
+    except (OSError, ValueError) as exc:
+        return None, f"damaged part: state.json unreadable ({type(exc).__name__})"
+    files = state.get("files") if isinstance(state, dict) else None
+    if not isinstance(files, dict):
+        return None, "damaged part: state.json records no checksums (an older version)"
+    for name in PART_TABLES:
+        meta = files.get(name)
+        path = d / f"{name}.arrow"
+        if not isinstance(meta, dict):
+            return None, f"damaged part: no checksum for {name}.arrow"
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return None, f"damaged part: {name}.arrow missing"
+        if size != meta.get("bytes"):
+            return None, (f"damaged part: {name}.arrow has {size} bytes, "
+                          f"state.json records {meta.get('bytes')}")
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            return None, f"damaged part: {name}.arrow unreadable ({exc.strerror or exc})"
+        if digest.hexdigest() != meta.get("sha256"):
+            return None, f"damaged part: {name}.arrow fails its checksum"
+    return state, None
+
+
+def read_part_state(out_dir: Path, source: str) -> dict[str, Any] | None:
+    """The state of a complete, sound part, or ``None`` (none, incomplete or damaged)."""
+    return check_part(out_dir, source)[0]
 
 
 def read_part(out_dir: Path, source: str, table: str) -> pa.Table:
@@ -333,11 +466,45 @@ def write_csv(out_dir: Path, table: str) -> Path:
     return target
 
 
+#: Output folders this process is writing a run into (its own steps may read them).
+_WRITING: set[Path] = set()
+
+
+@contextmanager
+def writing_run(out_dir: Path) -> Iterator[None]:
+    """Within this block, the process writes a run into *out_dir*: the manifest says
+    ``"complete": false`` to everyone else, while the run's own corpus steps (themes,
+    charts) still read its new tables with :func:`read_table`."""
+    key = Path(out_dir).resolve()
+    _WRITING.add(key)
+    try:
+        yield
+    finally:
+        _WRITING.discard(key)
+
+
+def run_is_complete(out_dir: str | Path) -> bool:
+    """``False`` while (or after a kill during) a run's replacing of the tables; always
+    ``True`` inside :func:`writing_run` of the same folder."""
+    if _WRITING and Path(out_dir).resolve() in _WRITING:
+        return True
+    try:
+        with open(Path(out_dir) / "manifest.json", "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return True
+    return b'"complete": false' not in head
+
+
 def read_table(out_dir: str | Path, name: str, *, columns: list[str] | None = None):
     """Read a table a run wrote, as a pandas DataFrame.
 
     ``sections`` gets its ``text`` column from ``documents`` (see :func:`section_text`)
     unless *columns* leaves it out.
+
+    Raises :class:`IncompleteRunError` while a run is replacing the tables (or was killed
+    doing so): its ``manifest.json`` says ``"complete": false`` and the folder may hold
+    tables of two runs.
 
     >>> read_table("no-such-dir", "documents")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
@@ -346,6 +513,11 @@ def read_table(out_dir: str | Path, name: str, *, columns: list[str] | None = No
     import pandas as pd
 
     path = Path(out_dir) / f"{name}.parquet"
+    if not run_is_complete(out_dir):
+        raise IncompleteRunError(
+            f"{out_dir} holds a run that has not finished (still running, or killed while "
+            "writing its tables): its tables may come from two runs. Wait for it, or run "
+            "`corpus-tools run` again.")
     if not path.exists():
         raise FileNotFoundError(f"no table {name!r} in {out_dir}: run `corpus-tools run` first")
     derived = DERIVED.get(name)
