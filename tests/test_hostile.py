@@ -178,7 +178,7 @@ def test_damaged_part_is_redone_and_reported(tmp_path: Path, damage: str) -> Non
     out = tmp_path / "out"
     run([raw], out, FAST)
     part = store.part_dir(out, "p01.txt")
-    arrow = part / "documents.arrow"
+    arrow = part / store.PART_FILE
     if damage == "truncate":
         arrow.write_bytes(arrow.read_bytes()[:100])
     elif damage == "empty":
