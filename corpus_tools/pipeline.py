@@ -639,8 +639,8 @@ def _rewrite_duplicates(out: Path, mapping: dict[str, str]) -> None:
     path = out / "documents.parquet"
     source = pq.ParquetFile(path)
     with store.atomic_path(path) as tmp:
-        with pq.ParquetWriter(tmp, source.schema_arrow,
-                              compression=store.TABLE_COMPRESSION) as writer:
+        with pq.ParquetWriter(tmp, source.schema_arrow, compression=store.TABLE_COMPRESSION,
+                              compression_level=store.TABLE_COMPRESSION_LEVEL) as writer:
             for i in range(source.num_row_groups):
                 table = source.read_row_group(i)
                 dup = pa.array([mapping.get(d) for d in table.column("doc_id").to_pylist()],

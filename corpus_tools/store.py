@@ -216,6 +216,7 @@ PART_FILE = "rows.arrows.zst"
 PART_COMPRESSION = "zstd"
 PART_COMPRESSION_LEVEL = 3
 TABLE_COMPRESSION = "zstd"
+TABLE_COMPRESSION_LEVEL = 3
 
 
 def _ipc_stream(table: pa.Table) -> bytes:
@@ -359,8 +360,9 @@ class TableAssembler:
         try:
             for name in self.names:
                 tmp = self._stack.enter_context(atomic_path(out_dir / f"{name}.parquet"))
-                self._writers[name] = pq.ParquetWriter(tmp, ARROW_SCHEMAS[name],
-                                                       compression=TABLE_COMPRESSION)
+                self._writers[name] = pq.ParquetWriter(
+                    tmp, ARROW_SCHEMAS[name], compression=TABLE_COMPRESSION,
+                    compression_level=TABLE_COMPRESSION_LEVEL)
         except BaseException as exc:
             self.abort(exc)
             raise
