@@ -175,6 +175,8 @@ def _run(args: argparse.Namespace) -> int:
         for e in result.entries:
             if e["status"] != "ok":
                 print(f"  {e['status']}: {e['source']}: {e['reason']}")
+            for warning in e.get("warnings", ()):
+                print(f"  warning: {e['source']}: {warning}")
             if e.get("repaired"):
                 print(f"  redone: {e['source']}: {e['repaired']}")
         for name, step in result.manifest["steps"].items():

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import numpy as np
 
@@ -211,14 +211,24 @@ def _bands(num_perm: int, threshold: float) -> tuple[int, int]:
 
 
 def find_duplicates(
-    items: Iterable[tuple[str, np.ndarray]], *, threshold: float = 0.8
+    items: Iterable[tuple[str, np.ndarray]],
+    *,
+    threshold: float = 0.8,
+    converted: Collection[str] = (),
 ) -> dict[str, str]:
-    """Map each near-duplicate's ``doc_id`` to the ``doc_id`` of the first copy.
+    """Map each near-duplicate's ``doc_id`` to the ``doc_id`` of the original copy.
 
     *items* are ``(doc_id, signature)`` pairs in corpus order. A document whose estimated
-    Jaccard similarity with an earlier one reaches *threshold* is a duplicate of the first
-    document of that group (so a copy of a copy points at the original). Documents that
-    are not duplicates are absent from the result.
+    Jaccard similarity with an earlier one reaches *threshold* is a duplicate of the
+    original of that group (so a copy of a copy points at the original). The original is
+    the group's first document not listed in *converted* (the ``doc_id``s of copies in
+    another script than the native one: a traditional copy machine-converted from a
+    simplified report), else its first document. Documents that are not duplicates are
+    absent from the result.
+
+    >>> s = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
+    >>> find_duplicates([("tc", s), ("sc", s)], converted={"tc"})
+    {'tc': 'sc'}
 
     >>> s1 = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
     >>> s2 = minhash_signature("一、加强组织领导，健全工作机制，街道成立了创建工作领导小组。")
@@ -229,7 +239,7 @@ def find_duplicates(
     index = DuplicateIndex(threshold)
     for doc_id, sig in items:
         index.add(doc_id, sig)
-    return index.mapping()
+    return index.mapping(converted)
 
 
 class DuplicateIndex:
@@ -238,7 +248,8 @@ class DuplicateIndex:
     files are still being processed.
 
     :meth:`add` returns the first copy of the new document (or ``None``);
-    :meth:`mapping` is the result of :func:`find_duplicates` over everything added.
+    :meth:`mapping` is the result of :func:`find_duplicates` over everything added (a
+    group's original can change when a native copy follows converted ones).
 
     >>> idx = DuplicateIndex(0.5)
     >>> s = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
@@ -288,9 +299,21 @@ class DuplicateIndex:
             table.setdefault(key, []).append(idx)
         return self._out.get(self._ids[idx])
 
-    def mapping(self) -> dict[str, str]:
-        """Each near-duplicate's ``doc_id`` → the ``doc_id`` of its first copy."""
-        return dict(self._out)
+    def mapping(self, converted: Collection[str] = ()) -> dict[str, str]:
+        """Each near-duplicate's ``doc_id`` → the ``doc_id`` of its group's original: the
+        first document not in *converted* (see :func:`find_duplicates`), else the first."""
+        out = dict(self._out)
+        if converted and out:
+            roots = set(out.values())
+            groups: dict[str, list[str]] = {}
+            for doc_id in self._ids:
+                if doc_id in out or doc_id in roots:
+                    groups.setdefault(out.get(doc_id, doc_id), []).append(doc_id)
+            out = {}
+            for members in groups.values():
+                original = next((d for d in members if d not in converted), members[0])
+                out.update({d: original for d in members if d != original})
+        return out
 
 
 def _keys(text: str) -> list[str]:

@@ -35,7 +35,7 @@ from typing import Any
 from . import __version__, store
 from .config import DEFAULT, RunConfig
 from .errors import ConfigError, CorpusToolsError, EmptyInputError, InputError
-from .io import PAGE_SUFFIXES
+from .io import HTML_SUFFIXES, PAGE_SUFFIXES
 from .schema import Page, as_row
 
 __all__ = [
@@ -162,8 +162,10 @@ def discover(inputs: Sequence[str | Path], *,
              exclude: Sequence[str | Path] = ()) -> list[InputFile]:
     """Every file under *inputs*, in a stable order, each with its ``source`` name.
 
-    ``source`` is the path relative to the input folder (with several inputs, prefixed by
-    the folder's name), escaped by :func:`escape_name` when the name is not UTF-8.
+    ``source`` is the path relative to the common root of the inputs (a folder given, or
+    the folder of a file given; with several inputs, the folder they all lie in), so a
+    file, its folder or several of its siblings give the file the same ``source`` and
+    ``doc_id``; escaped by :func:`escape_name` when the name is not UTF-8.
     Nothing goes unaccounted for: symlinked folders are not followed (a link loop cannot
     trap the walk) and are listed as skipped; named pipes, sockets and devices are
     skipped unopened; a folder that cannot be listed is a failed entry; the folders in
@@ -171,7 +173,7 @@ def discover(inputs: Sequence[str | Path], *,
     skipped entries, never inputs. A path that does not exist is a failed entry.
     """
     found: list[InputFile] = []
-    several = len(inputs) > 1
+    common = _common_root(inputs)
     excluded = {Path(p).resolve() for p in exclude}
 
     def is_excluded(p: Path) -> bool:
@@ -179,7 +181,7 @@ def discover(inputs: Sequence[str | Path], *,
 
     for item in inputs:
         root = Path(item)
-        prefix = f"{escape_name(root.name)}/" if several else ""
+        prefix = _prefix(root, common)
         label = escape_name(str(item))
         if root.is_dir():
             if is_excluded(root) or any(p in excluded for p in root.resolve().parents):
@@ -187,12 +189,12 @@ def discover(inputs: Sequence[str | Path], *,
                 continue
         elif root.is_file():
             name = escape_name(root.name)
-            found.append(InputFile(str(root), prefix + name if several else name))
+            found.append(InputFile(str(root), prefix + name))
             continue
         elif os.path.lexists(root):
             reason = _not_regular(root) or "unreadable: broken or looping symbolic link"
             name = escape_name(root.name)
-            found.append(InputFile(str(root), prefix + name if several else name, reason))
+            found.append(InputFile(str(root), prefix + name, reason))
             continue
         else:
             found.append(InputFile(str(root), label, "unreadable: no such file or folder"))
@@ -250,6 +252,28 @@ def discover(inputs: Sequence[str | Path], *,
         seen[f.source] = n + 1
         unique.append(f if n == 0 else InputFile(f.path, f"{f.source}~{n}", f.problem))
     return unique
+
+
+def _common_root(inputs: Sequence[str | Path]) -> str | None:
+    """The folder all *inputs* lie in (a folder given counts as itself, a file as its
+    folder); None when they share none (different drives)."""
+    bases = []
+    for item in inputs:
+        p = Path(item)
+        bases.append(os.path.abspath(p if p.is_dir() else p.parent))
+    try:
+        return os.path.commonpath(bases) if bases else None
+    except ValueError:
+        return None
+
+
+def _prefix(root: Path, common: str | None) -> str:
+    """What stands before the names found under *root*: its folder relative to *common*."""
+    base = os.path.abspath(root if root.is_dir() else root.parent)
+    if common is None:
+        return f"{escape_name(Path(base).name)}/"
+    rel = Path(os.path.relpath(base, common)).as_posix()
+    return "" if rel == "." else f"{escape_name(rel)}/"
 
 
 def make_doc_id(source: str, record: int | None, article_no: int) -> str:
@@ -347,7 +371,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     from .articles import page_preamble, split_articles
     from .boilerplate import strip_boilerplate
     from .dedup import minhash_signature, remove_repeated_blocks
-    from .metadata import extract_metadata
+    from .metadata import document_title, extract_metadata
     from .metrics import extract_metrics
     from .normalize import count_placeholders, detect_script, normalize_text
     from .schema import Article, Stripped
@@ -357,9 +381,17 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     src, rec = page.source, page.record
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in store.PART_TABLES}
 
-    script = err.call("script", detect_script, page.text, default="unknown")
-    stripped = err.call("boilerplate", strip_boilerplate, page.text,
-                        default=Stripped(page.text, ()))
+    raw = page.text
+    if page.dropped:  # lines the reader left out (HTML outside the main content)
+        lines = raw.split("\n")
+        for no in page.dropped:
+            out["removed"].append({"source": src, "record": rec, "article_no": None,
+                                   "line_no": no, "text": lines[no - 1].rstrip("\r"),
+                                   "rule": "html_main_content"})
+            lines[no - 1] = ""
+        raw = "\n".join(lines)
+    script = err.call("script", detect_script, raw, default="unknown")
+    stripped = err.call("boilerplate", strip_boilerplate, raw, default=Stripped(raw, ()))
     for r in stripped.removed:
         out["removed"].append(as_row(r, source=src, record=rec, article_no=None))
     text = err.call("normalize", normalize_text, stripped.text, default=None)
@@ -370,7 +402,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     if articles is None:
         articles = [Article(1, "", text, 0, len(text))] if text.strip() else []
     meta_json = json.dumps(page.meta, ensure_ascii=False, default=str) if page.meta else None
-    raw_lines = _RawLines(page.text, {r.line_no for r in stripped.removed}, text, normalize_text)
+    raw_lines = _RawLines(raw, {r.line_no for r in stripped.removed}, text, normalize_text)
 
     # Nothing real is lost: what stands above the first article is recorded as removed.
     preamble = err.call("articles", page_preamble, text, articles, default="") or ""
@@ -392,10 +424,11 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
             out["removed"].append({"source": src, "record": rec, "article_no": art.number,
                                    "line_no": raw_lines.line_no(offset), "text": r.text,
                                    "rule": r.rule})
-        meta = err.call("metadata", extract_metadata, art.title, doc_text, default={}) or {}
+        title = err.call("metadata", document_title, art.title, doc_text, default=art.title)
+        meta = err.call("metadata", extract_metadata, title, doc_text, default={}) or {}
         out["documents"].append({
             "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
-            "title": art.title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
+            "title": title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
             "place": meta.get("place"), "script": script, "encoding": page.encoding,
             "n_chars": len(doc_text), "masked": count_placeholders(doc_text),
             "duplicate_of": None, "meta": meta_json, "text": doc_text,
@@ -483,9 +516,23 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     for record, reason in issues:
         tables["errors"].append({"source": item.source, "record": record, "stage": "read",
                                  "error": "InputError", "message": reason})
+    removed_chars = total_chars = 0
+    warnings: list[str] = []
     for page in pages:
-        for name, rows in process_page(page, config).items():
+        page_rows = process_page(page, config)
+        for name, rows in page_rows.items():
             tables[name].extend(rows)
+        gone, total = _removed_chars(page, page_rows["removed"])
+        removed_chars += gone
+        total_chars += total
+        if total and gone > REMOVED_WARN_SHARE * total:
+            where = "" if page.record is None else f"record {page.record}: "
+            warnings.append(f"{where}{gone / total:.0%} of the text went to removed")
+    entry["removed_share"] = round(removed_chars / total_chars, 4) if total_chars else 0.0
+    if pages and Path(item.path).suffix.lower() in HTML_SUFFIXES:
+        entry["html_extractor"] = pages[0].meta.get("extractor")
+    if warnings:
+        entry["warnings"] = warnings
     entry["pages"] = len(pages)
     entry["encoding"] = pages[0].encoding if pages else None
     if repairs:
@@ -499,6 +546,16 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
     _write(out_dir, item, tables, entry, sha, fingerprint)
     return entry
+
+
+#: A page that loses more than this share of its characters to ``removed`` gets a warning.
+REMOVED_WARN_SHARE = 0.2
+
+
+def _removed_chars(page: Page, removed: list[dict[str, Any]]) -> tuple[int, int]:
+    """Characters (spaces aside) of *page* that went to ``removed``, and of the page."""
+    gone = sum(len("".join(str(r["text"] or "").split())) for r in removed)
+    return gone, len("".join(page.text.split()))
 
 
 def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, Any]:
@@ -579,7 +636,8 @@ class _Assembly:
 
     ``duplicate_of`` is set from :class:`corpus_tools.dedup.DuplicateIndex` as each
     document arrives; if the final mapping re-points a document already written (a
-    duplicate rule that looks ahead), :meth:`close` rewrites the documents table with it.
+    traditional copy came first and its simplified original later: the original is the
+    native copy), :meth:`close` rewrites the documents table with it.
     """
 
     def __init__(self, out: Path, threshold: float) -> None:
@@ -589,6 +647,7 @@ class _Assembly:
         self.index = DuplicateIndex(threshold)
         self.tables = store.TableAssembler(out)
         self.written: dict[str, str] = {}  # duplicate_of as written
+        self.converted: set[str] = set()  # traditional copies: the simplified one is the original
         self.seconds = {"duplicates": 0.0, "tables": 0.0}
 
     def add(self, source: str) -> None:
@@ -609,6 +668,10 @@ class _Assembly:
         t2 = time.perf_counter()
         self.written.update(flags)
         docs = part["documents"]
+        self.converted.update(
+            d for d, script in zip(docs.column("doc_id").to_pylist(),
+                                   docs.column("script").to_pylist(), strict=True)
+            if script == "traditional")
         if flags and docs.num_rows:
             dup = pa.array([flags.get(i) for i in docs.column("doc_id").to_pylist()],
                            type=pa.string())
@@ -621,7 +684,7 @@ class _Assembly:
     def close(self) -> tuple[dict[str, Path], dict[str, str]]:
         t0 = time.perf_counter()
         paths = self.tables.close()
-        duplicates = self.index.mapping()
+        duplicates = self.index.mapping(self.converted)
         if duplicates != self.written:
             _rewrite_duplicates(self.out, duplicates)
         self.seconds["tables"] += time.perf_counter() - t0
@@ -752,6 +815,7 @@ def run(
                 "documents": sum(e["rows"].get("documents", 0) for e in done),
                 "duplicates": len(duplicates),
                 "vanished": len(vanished),
+                "warnings": sum(len(e.get("warnings", ())) for e in done),
             },
             "inputs": done,
             "vanished": vanished,

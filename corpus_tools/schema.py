@@ -44,6 +44,9 @@ class Page:
     encoding: str
     record: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: 1-based lines of ``text`` the reader left out (an HTML page's lines outside its main
+    #: content); the pipeline records them in ``removed`` with rule ``html_main_content``.
+    dropped: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class Section:
     text: str
     start: int
     end: int
+    part: str = "body"  # body, annex (附件1) or glossary (名词解释): the part of the report
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,7 @@ _TYPES: dict[str, pa.DataType] = {
     "section_id": _S, "parent_id": _S, "level": _I, "family": _S, "marker": _S,
     "ordinal": _I, "start": _I, "end": _I, "raw": _S, "value": _F, "value_max": _F,
     "unit": _S, "category": _S, "qualifier": _S, "direction": _S, "basis": _S,
-    "sentence": _S, "stage": _S, "error": _S, "message": _S,
+    "sentence": _S, "stage": _S, "error": _S, "message": _S, "part": _S,
     "signature": pa.list_(pa.uint64()),
 }
 # metrics.masked is a flag, documents.masked a count of placeholders.
