@@ -600,7 +600,10 @@ def _map_local(tasks: list[Any], workers: int) -> Iterator[dict[str, Any]]:
         yield from pool.map(process_file, tasks, chunksize=1)
 
 
-def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
+def _map_dask(tasks: list[Any], workers: int, scheduler: str | None,
+              finish: Callable[[Any, int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Run *tasks* on a Dask cluster; once every result has been consumed, ``finish(client,
+    n_workers)`` runs corpus-level tasks on the same cluster before it is closed."""
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - depends on the extra
@@ -618,6 +621,8 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures):
             yield {**fut.result(), "_index": index[fut.key]}
+        if finish is not None:
+            finish(client, max(1, len(client.scheduler_info().get("workers", {})) or workers))
     finally:
         client.close()
         if cluster is not None:
@@ -640,12 +645,20 @@ class _Assembly:
     native copy), :meth:`close` rewrites the documents table with it.
     """
 
-    def __init__(self, out: Path, threshold: float) -> None:
+    def __init__(self, out: Path, threshold: float, *, banded: bool = False) -> None:
         from .dedup import DuplicateIndex
 
         self.out = out
+        self.threshold = threshold
         self.index = DuplicateIndex(threshold)
         self.tables = store.TableAssembler(out)
+        # banded (the Dask engine): signatures go to a file, and the duplicate pass runs
+        # as Dask tasks over groups of LSH bands (dedup_on) once all parts are in
+        self.banded = banded
+        self.ids: list[str] = []
+        self.final: dict[str, str] | None = None
+        self.signatures = (store.TableAssembler(out, ("signatures",), folder=out / ".dedup")
+                           if banded else None)
         self.written: dict[str, str] = {}  # duplicate_of as written
         self.converted: set[str] = set()  # traditional copies: the simplified one is the original
         self.seconds = {"duplicates": 0.0, "tables": 0.0}
@@ -659,12 +672,16 @@ class _Assembly:
         sigs = part.pop("signatures")
         t1 = time.perf_counter()
         flags = {}
-        for doc_id, sig in zip(sigs.column("doc_id").to_pylist(),
-                               sigs.column("signature").to_numpy(zero_copy_only=False),
-                               strict=True):
-            first = self.index.add(doc_id, np.asarray(sig, dtype=np.uint64))
-            if first is not None:
-                flags[doc_id] = first
+        if self.signatures is not None:
+            self.signatures.add({"signatures": sigs})
+            self.ids.extend(sigs.column("doc_id").to_pylist())
+        else:
+            for doc_id, sig in zip(sigs.column("doc_id").to_pylist(),
+                                   sigs.column("signature").to_numpy(zero_copy_only=False),
+                                   strict=True):
+                first = self.index.add(doc_id, np.asarray(sig, dtype=np.uint64))
+                if first is not None:
+                    flags[doc_id] = first
         t2 = time.perf_counter()
         self.written.update(flags)
         docs = part["documents"]
@@ -681,10 +698,35 @@ class _Assembly:
         self.seconds["duplicates"] += t2 - t1
         self.seconds["tables"] += (t1 - t0) + (time.perf_counter() - t2)
 
+    def dedup_on(self, client: Any, n_workers: int) -> None:
+        """The duplicate pass as Dask tasks: each reads the run's signatures and checks
+        some of the LSH bands; the client only resolves the pairs they return."""
+        from .dedup import band_groups, resolve_pairs
+
+        t0 = time.perf_counter()
+        assert self.signatures is not None
+        path = self.signatures.close()["signatures"]
+        self.signatures = None
+        pairs: list[tuple[int, int]] = []
+        if self.ids:
+            import pyarrow.parquet as pq
+
+            first = pq.ParquetFile(path).read_row_group(0, columns=["signature"])
+            rows, groups = band_groups(len(first.column(0)[0]), self.threshold, 2 * n_workers)
+            futures = client.map(_band_task, [(str(path), g, rows, self.threshold)
+                                              for g in groups], pure=False)
+            for found in client.gather(futures):
+                pairs.extend(found)
+        self.final = resolve_pairs(self.ids, pairs, self.converted)
+        self.seconds["duplicates"] += time.perf_counter() - t0
+
     def close(self) -> tuple[dict[str, Path], dict[str, str]]:
         t0 = time.perf_counter()
+        if self.signatures is not None:  # banded, but no cluster came to run the tasks
+            self.dedup_on(_LocalClient(), 1)
         paths = self.tables.close()
-        duplicates = self.index.mapping(self.converted)
+        duplicates = (self.final if self.final is not None
+                      else self.index.mapping(self.converted))
         if duplicates != self.written:
             _rewrite_duplicates(self.out, duplicates)
         self.seconds["tables"] += time.perf_counter() - t0
@@ -692,6 +734,32 @@ class _Assembly:
 
     def abort(self, exc: BaseException) -> None:
         self.tables.abort(exc)
+        if self.signatures is not None:
+            self.signatures.abort(exc)
+
+
+def _band_task(task: tuple[str, list[int], int, float]) -> list[tuple[int, int]]:
+    """One Dask task of the duplicate pass: the verified pairs of some LSH bands."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from .dedup import band_pairs
+
+    path, bands, rows, threshold = task
+    column = pq.read_table(path, columns=["signature"]).column("signature").combine_chunks()
+    n = len(column)
+    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.uint64)
+    return band_pairs(flat.reshape(n, -1) if n else flat.reshape(0, 0), bands, rows, threshold)
+
+
+class _LocalClient:
+    """Enough of a Dask client to run the band tasks in this process."""
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any], **_: Any) -> list[Any]:
+        return [fn(x) for x in items]
+
+    def gather(self, results: list[Any]) -> list[Any]:
+        return results
 
 
 def _rewrite_duplicates(out: Path, mapping: dict[str, str]) -> None:
@@ -752,11 +820,11 @@ def run(
         bar = tqdm(total=len(tasks), unit="file", desc="pages")
     entries: list[dict[str, Any] | None] = [None] * len(tasks)
     stream: Iterable[dict[str, Any]]
+    assembly = _Assembly(out, config.dedup_threshold, banded=config.engine == "dask")
     if config.engine == "dask":
-        stream = _map_dask(tasks, workers, config.scheduler)
+        stream = _map_dask(tasks, workers, config.scheduler, finish=assembly.dedup_on)
     else:
         stream = _map_local(tasks, workers)
-    assembly = _Assembly(out, config.dedup_threshold)
     ready = 0  # entries[:ready] are in the tables
     try:
         for i, entry in enumerate(stream):

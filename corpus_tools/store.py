@@ -349,8 +349,9 @@ class TableAssembler:
     the tables of the previous run stay as they were; :meth:`abort` leaves them so.
     """
 
-    def __init__(self, out_dir: Path, tables: Iterable[str] = TABLES) -> None:
-        self.out_dir = out_dir
+    def __init__(self, out_dir: Path, tables: Iterable[str] = TABLES, *,
+                 folder: Path | None = None) -> None:
+        self.out_dir = out_dir if folder is None else folder
         self.names = tuple(tables)
         self.rows = dict.fromkeys(self.names, 0)
         self._stack = ExitStack()
@@ -359,7 +360,7 @@ class TableAssembler:
         self._sizes = dict.fromkeys(self.names, 0)
         try:
             for name in self.names:
-                tmp = self._stack.enter_context(atomic_path(out_dir / f"{name}.parquet"))
+                tmp = self._stack.enter_context(atomic_path(self.out_dir / f"{name}.parquet"))
                 self._writers[name] = pq.ParquetWriter(
                     tmp, ARROW_SCHEMAS[name], compression=TABLE_COMPRESSION,
                     compression_level=TABLE_COMPRESSION_LEVEL)

@@ -244,8 +244,11 @@ def test_dask_engine_gives_identical_tables(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     many_pages(raw, 6)
     run([raw], tmp_path / "local", FAST)
-    run([raw], tmp_path / "dask", FAST.replace(engine="dask", workers=2))
+    result = run([raw], tmp_path / "dask", FAST.replace(engine="dask", workers=2))
     assert_same_tables(tmp_path / "local", tmp_path / "dask")
+    # the duplicate pass ran as Dask tasks over the bands, and found the copies
+    assert result.manifest["summary"]["duplicates"] > 0
+    assert (tmp_path / "dask" / ".dedup" / "signatures.parquet").is_file()
 
 
 def test_fifty_megabyte_page_on_one_line(tmp_path: Path) -> None:
