@@ -8,7 +8,8 @@ Per input file (in a worker process, or on a Dask worker)::
 
 The rows of each file go to its own part (see :mod:`corpus_tools.store`), so the run can
 resume and memory stays flat. After all files: near-duplicate flags over the whole run,
-the tables assembled in input order, the manifest, then themes and charts.
+the tables assembled in input order, themes and charts, the manifest, then the HTML
+report (:mod:`corpus_tools.report`), whose time the manifest records.
 
 A page that cannot be read becomes a ``failed`` or ``skipped`` manifest entry with its
 reason; a stage that raises on a page becomes a row of ``errors.parquet``; the run goes
@@ -271,12 +272,16 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
                                    "line_no": raw_lines.line_no(offset), "text": r.text,
                                    "rule": r.rule})
         meta = err.call("metadata", extract_metadata, art.title, doc_text, default={}) or {}
+        # Where each line came from, so a reader (the report) can show removed lines in
+        # place; only needed (and only computed) when something was removed from the page.
+        line_nos = (_doc_line_nos(raw_lines, art, {r.line_no for r in repeats}, doc_text)
+                    if out["removed"] else None)
         out["documents"].append({
             "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
             "title": art.title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
             "place": meta.get("place"), "script": script, "encoding": page.encoding,
             "n_chars": len(doc_text), "masked": count_placeholders(doc_text),
-            "duplicate_of": None, "meta": meta_json, "text": doc_text,
+            "duplicate_of": None, "meta": meta_json, "text": doc_text, "line_nos": line_nos,
         })
         sections = err.call("sections", split_sections, doc_text, default=[]) or []
         for s in sections:
@@ -289,6 +294,26 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
             out["signatures"].append({"doc_id": doc_id, "signature": [int(x) for x in sig]})
     out["errors"] = err.rows
     return out
+
+
+def _doc_line_nos(raw_lines: _RawLines, art: Any, dropped: set[int],
+                  doc_text: str) -> list[int] | None:
+    """The raw line number of every non-blank line of *doc_text*, in order, or ``None``.
+
+    *doc_text* is the article's text without the lines in *dropped* (1-based within the
+    article: the repeated blocks). ``None`` when the correspondence does not hold.
+    """
+    nos: list[int] = []
+    pos = art.start
+    for t, line in enumerate(art.text.split("\n"), 1):
+        if t not in dropped and line.strip():
+            no = raw_lines.line_no(pos)
+            if no is None:
+                return None
+            nos.append(no)
+        pos += len(line) + 1
+    kept = sum(1 for line in doc_text.split("\n") if line.strip())
+    return nos if len(nos) == kept else None
 
 
 # --------------------------------------------------------------------------- one file
@@ -571,6 +596,13 @@ def run(
         "steps": steps,
     }
     store.write_json(out / "manifest.json", manifest)
+    if config.report:
+        # The report shows the manifest, so it comes after it; its own time is added after.
+        t0 = time.time()
+        steps["report"] = _corpus_step("report", out, config)
+        timings["report"] = round(time.time() - t0, 3)
+        manifest["seconds"] = round(time.time() - started, 3)
+        store.write_json(out / "manifest.json", manifest)
     return RunResult(out, manifest, tables)
 
 
@@ -583,6 +615,10 @@ def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:
             frames = run_themes(out, n_themes=config.n_themes, method=config.theme_method,
                                 lexicon=config.lexicon, random_state=config.random_state)
             return {"status": "ok", "rows": {k: len(v) for k, v in frames.items()}}
+        if name == "report":
+            from .report import build_report
+
+            return {"status": "ok", "files": [str(build_report(out).relative_to(out))]}
         from .charts import draw_charts
 
         paths = draw_charts(out)

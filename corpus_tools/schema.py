@@ -142,6 +142,7 @@ DOCUMENT_COLUMNS: tuple[str, ...] = (
     "duplicate_of",
     "meta",
     "text",
+    "line_nos",
 )
 REMOVED_COLUMNS: tuple[str, ...] = ("source", "record", "article_no", "line_no", "text", "rule")
 SECTION_COLUMNS: tuple[str, ...] = ("doc_id", *_names(Section))
