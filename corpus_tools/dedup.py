@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import numpy as np
 
@@ -210,14 +210,24 @@ def _bands(num_perm: int, threshold: float) -> tuple[int, int]:
 
 
 def find_duplicates(
-    items: Iterable[tuple[str, np.ndarray]], *, threshold: float = 0.8
+    items: Iterable[tuple[str, np.ndarray]],
+    *,
+    threshold: float = 0.8,
+    converted: Collection[str] = (),
 ) -> dict[str, str]:
-    """Map each near-duplicate's ``doc_id`` to the ``doc_id`` of the first copy.
+    """Map each near-duplicate's ``doc_id`` to the ``doc_id`` of the original copy.
 
     *items* are ``(doc_id, signature)`` pairs in corpus order. A document whose estimated
-    Jaccard similarity with an earlier one reaches *threshold* is a duplicate of the first
-    document of that group (so a copy of a copy points at the original). Documents that
-    are not duplicates are absent from the result.
+    Jaccard similarity with an earlier one reaches *threshold* is a duplicate of the
+    original of that group (so a copy of a copy points at the original). The original is
+    the group's first document not listed in *converted* (the ``doc_id``s of copies in
+    another script than the native one: a traditional copy machine-converted from a
+    simplified report), else its first document. Documents that are not duplicates are
+    absent from the result.
+
+    >>> s = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
+    >>> find_duplicates([("tc", s), ("sc", s)], converted={"tc"})
+    {'tc': 'sc'}
 
     >>> s1 = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
     >>> s2 = minhash_signature("一、加强组织领导，健全工作机制，街道成立了创建工作领导小组。")
@@ -262,6 +272,16 @@ def find_duplicates(
             out[ids[idx]] = ids[best]
         for table, key in zip(tables, keys, strict=True):
             table.setdefault(key, []).append(idx)
+    if converted and out:
+        roots = set(out.values())
+        groups: dict[str, list[str]] = {}
+        for doc_id in ids:
+            if doc_id in out or doc_id in roots:
+                groups.setdefault(out.get(doc_id, doc_id), []).append(doc_id)
+        out = {}
+        for members in groups.values():
+            original = next((d for d in members if d not in converted), members[0])
+            out.update({d: original for d in members if d != original})
     return out
 
 

@@ -36,7 +36,7 @@ from typing import Any
 from . import __version__, store
 from .config import DEFAULT, RunConfig
 from .errors import ConfigError, CorpusToolsError, EmptyInputError, InputError
-from .io import PAGE_SUFFIXES
+from .io import HTML_SUFFIXES, PAGE_SUFFIXES
 from .schema import Page, as_row
 
 __all__ = [
@@ -163,8 +163,10 @@ def discover(inputs: Sequence[str | Path], *,
              exclude: Sequence[str | Path] = ()) -> list[InputFile]:
     """Every file under *inputs*, in a stable order, each with its ``source`` name.
 
-    ``source`` is the path relative to the input folder (with several inputs, prefixed by
-    the folder's name), escaped by :func:`escape_name` when the name is not UTF-8.
+    ``source`` is the path relative to the common root of the inputs (a folder given, or
+    the folder of a file given; with several inputs, the folder they all lie in), so a
+    file, its folder or several of its siblings give the file the same ``source`` and
+    ``doc_id``; escaped by :func:`escape_name` when the name is not UTF-8.
     Nothing goes unaccounted for: symlinked folders are not followed (a link loop cannot
     trap the walk) and are listed as skipped; named pipes, sockets and devices are
     skipped unopened; a folder that cannot be listed is a failed entry; the folders in
@@ -172,7 +174,7 @@ def discover(inputs: Sequence[str | Path], *,
     skipped entries, never inputs. A path that does not exist is a failed entry.
     """
     found: list[InputFile] = []
-    several = len(inputs) > 1
+    common = _common_root(inputs)
     excluded = {Path(p).resolve() for p in exclude}
 
     def is_excluded(p: Path) -> bool:
@@ -180,7 +182,7 @@ def discover(inputs: Sequence[str | Path], *,
 
     for item in inputs:
         root = Path(item)
-        prefix = f"{escape_name(root.name)}/" if several else ""
+        prefix = _prefix(root, common)
         label = escape_name(str(item))
         if root.is_dir():
             if is_excluded(root) or any(p in excluded for p in root.resolve().parents):
@@ -188,12 +190,12 @@ def discover(inputs: Sequence[str | Path], *,
                 continue
         elif root.is_file():
             name = escape_name(root.name)
-            found.append(InputFile(str(root), prefix + name if several else name))
+            found.append(InputFile(str(root), prefix + name))
             continue
         elif os.path.lexists(root):
             reason = _not_regular(root) or "unreadable: broken or looping symbolic link"
             name = escape_name(root.name)
-            found.append(InputFile(str(root), prefix + name if several else name, reason))
+            found.append(InputFile(str(root), prefix + name, reason))
             continue
         else:
             found.append(InputFile(str(root), label, "unreadable: no such file or folder"))
@@ -251,6 +253,28 @@ def discover(inputs: Sequence[str | Path], *,
         seen[f.source] = n + 1
         unique.append(f if n == 0 else InputFile(f.path, f"{f.source}~{n}", f.problem))
     return unique
+
+
+def _common_root(inputs: Sequence[str | Path]) -> str | None:
+    """The folder all *inputs* lie in (a folder given counts as itself, a file as its
+    folder); None when they share none (different drives)."""
+    bases = []
+    for item in inputs:
+        p = Path(item)
+        bases.append(os.path.abspath(p if p.is_dir() else p.parent))
+    try:
+        return os.path.commonpath(bases) if bases else None
+    except ValueError:
+        return None
+
+
+def _prefix(root: Path, common: str | None) -> str:
+    """What stands before the names found under *root*: its folder relative to *common*."""
+    base = os.path.abspath(root if root.is_dir() else root.parent)
+    if common is None:
+        return f"{escape_name(Path(base).name)}/"
+    rel = Path(os.path.relpath(base, common)).as_posix()
+    return "" if rel == "." else f"{escape_name(rel)}/"
 
 
 def make_doc_id(source: str, record: int | None, article_no: int) -> str:
@@ -358,9 +382,17 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     src, rec = page.source, page.record
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in store.PART_TABLES}
 
-    script = err.call("script", detect_script, page.text, default="unknown")
-    stripped = err.call("boilerplate", strip_boilerplate, page.text,
-                        default=Stripped(page.text, ()))
+    raw = page.text
+    if page.dropped:  # lines the reader left out (HTML outside the main content)
+        lines = raw.split("\n")
+        for no in page.dropped:
+            out["removed"].append({"source": src, "record": rec, "article_no": None,
+                                   "line_no": no, "text": lines[no - 1].rstrip("\r"),
+                                   "rule": "html_main_content"})
+            lines[no - 1] = ""
+        raw = "\n".join(lines)
+    script = err.call("script", detect_script, raw, default="unknown")
+    stripped = err.call("boilerplate", strip_boilerplate, raw, default=Stripped(raw, ()))
     for r in stripped.removed:
         out["removed"].append(as_row(r, source=src, record=rec, article_no=None))
     text = err.call("normalize", normalize_text, stripped.text, default=None)
@@ -371,7 +403,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     if articles is None:
         articles = [Article(1, "", text, 0, len(text))] if text.strip() else []
     meta_json = json.dumps(page.meta, ensure_ascii=False, default=str) if page.meta else None
-    raw_lines = _RawLines(page.text, {r.line_no for r in stripped.removed}, text, normalize_text)
+    raw_lines = _RawLines(raw, {r.line_no for r in stripped.removed}, text, normalize_text)
 
     # Nothing real is lost: what stands above the first article is recorded as removed.
     preamble = err.call("articles", page_preamble, text, articles, default="") or ""
@@ -522,6 +554,8 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
             where = "" if page.record is None else f"record {page.record}: "
             warnings.append(f"{where}{gone / total:.0%} of the text went to removed")
     entry["removed_share"] = round(removed_chars / total_chars, 4) if total_chars else 0.0
+    if pages and Path(item.path).suffix.lower() in HTML_SUFFIXES:
+        entry["html_extractor"] = pages[0].meta.get("extractor")
     if warnings:
         entry["warnings"] = warnings
     entry["pages"] = len(pages)
@@ -621,16 +655,22 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator
 def _flag_duplicates(out_dir: Path, sources: list[str], threshold: float) -> dict[str, str]:
     from .dedup import find_duplicates
 
+    converted: set[str] = set()  # traditional copies: the simplified one is the original
+
     def items() -> Iterator[tuple[str, Any]]:
         import numpy as np
 
         for source in sources:
+            docs = store.read_part(out_dir, source, "documents", ["doc_id", "script"])
+            converted.update(d for d, script in zip(docs.column("doc_id").to_pylist(),
+                                                    docs.column("script").to_pylist(),
+                                                    strict=True) if script == "traditional")
             part = store.read_part(out_dir, source, "signatures")
             for doc_id, sig in zip(part.column("doc_id").to_pylist(),
                                    part.column("signature").to_pylist(), strict=True):
                 yield doc_id, np.asarray(sig, dtype=np.uint64)
 
-    return find_duplicates(items(), threshold=threshold)
+    return find_duplicates(items(), threshold=threshold, converted=converted)
 
 
 def _with_duplicates(mapping: dict[str, str]) -> Callable[[Any], Any]:

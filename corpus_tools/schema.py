@@ -44,6 +44,9 @@ class Page:
     encoding: str
     record: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: 1-based lines of ``text`` the reader left out (an HTML page's lines outside its main
+    #: content); the pipeline records them in ``removed`` with rule ``html_main_content``.
+    dropped: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -281,8 +281,10 @@ def read_part_state(out_dir: Path, source: str) -> dict[str, Any] | None:
     return check_part(out_dir, source)[0]
 
 
-def read_part(out_dir: Path, source: str, table: str) -> pa.Table:
-    return feather.read_table(part_dir(out_dir, source) / f"{table}.arrow", memory_map=False)
+def read_part(out_dir: Path, source: str, table: str,
+              columns: list[str] | None = None) -> pa.Table:
+    return feather.read_table(part_dir(out_dir, source) / f"{table}.arrow", columns=columns,
+                              memory_map=False)
 
 
 #: Compression of the parts (Arrow IPC) and of the assembled tables (Parquet).
