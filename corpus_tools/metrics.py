@@ -27,15 +27,17 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from .errors import ResourceError, require_str
 from .numerals import BIG_UNITS, DIGIT_VALUES, MAGNITUDES, MAX_VALUE, parse_decimal, read_numeral
 from .rules import load_tsv
 from .schema import Metric
 
-__all__ = ["MetricRules", "extract_metrics", "metric_rules"]
+__all__ = ["MetricRules", "extract_metrics", "is_sentence_break", "metric_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,6 @@ _CATEGORIES = frozenset(
 )  # fmt: skip
 _QUALIFIERS = ("vague", "at_least", "at_most", "approx")  # precedence when several qualify
 _POSITIONS = frozenset({"before", "inner", "after", "before_magnitude"})
-_SENTENCE_END = "。！？；\n"
 _SENTENCE_WINDOW = 300
 _CLAUSE_WINDOW = 40
 _LIST_JOINERS = frozenset({"", "、", "和", "与", "及", "，"})
@@ -267,8 +268,21 @@ def _is_cn(num: str) -> bool:
     return num[0] in DIGIT_VALUES or num[0] in MAGNITUDES
 
 
-def extract_metrics(text: str) -> list[Metric]:
+def extract_metrics(
+    text: str,
+    *,
+    sections: Sequence[Any] | None = None,
+    year: int | None = None,
+    doc_type: str | None = None,
+) -> list[Metric]:
     """Every reported quantity in normalized *text*, sorted by ``start``, never overlapping.
+
+    Each metric also carries what it measures (``indicator``), whether it is a target or an
+    outcome (``stance``) and the year(s) it refers to (``period``, ``period_end``): see
+    :mod:`corpus_tools.indicators`. *sections* (the document's section tree, as
+    :func:`~corpus_tools.split_sections` returns it), *year* (the year the document is for)
+    and *doc_type* tell the report's parts and years; without them stance and period are read
+    from the words around each figure alone.
 
     >>> ms = extract_metrics("征集作品70余篇，近百名学生参加")
     >>> [(m.raw, m.value, m.unit, m.qualifier) for m in ms]
@@ -348,6 +362,10 @@ def extract_metrics(text: str) -> list[Metric]:
             )
         )
         last_end = end
+    if out:
+        from .indicators import annotate_metrics
+
+        out = annotate_metrics(text, out, sections=sections, year=year, doc_type=doc_type)
     return out
 
 
@@ -541,7 +559,7 @@ def _in_phrase(text: str, start: int, end: int, rules: MetricRules) -> bool:
     return False
 
 
-_LAST_BOUNDARY = re.compile(r".*[，,。；;！!？?：:\n]", re.S)
+_LAST_BOUNDARY = re.compile(r".*[，,。；;！!？?：:]", re.S)
 
 
 def _direction(
@@ -551,6 +569,9 @@ def _direction(
     ws = max(0, start - _CLAUSE_WINDOW)
     b = _LAST_BOUNDARY.match(text, ws, start)
     cs = b.end() if b else ws
+    nl = text.rfind("\n", cs, start)
+    if nl >= 0 and is_sentence_break(text, nl):
+        cs = nl + 1
     last = None
     for d in rules.directions.finditer(text, cs, start):
         last = d
@@ -574,8 +595,41 @@ def _direction(
     return direction, basis.group() if basis else None
 
 
-_SENTENCE_LAST = re.compile(r".*[。！？；\n]", re.S)
-_SENTENCE_NEXT = re.compile(r"[。！？；\n]")
+_SENTENCE_LAST = re.compile(r".*[。！？；]", re.S)
+_SENTENCE_NEXT = re.compile(r"[。！？；]")
+#: What opens a line that starts a new sentence: a list or section marker, or nothing (a blank line).
+_LINE_OPENER = re.compile(
+    r"[ \t\u3000]*(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十0-9]{1,3}[）)]"
+    r"|[0-9]{1,3}[.、．](?![0-9])|第[一二三四五六七八九十0-9]+[章节部分条]|[一二三四五六七八九十]+是"
+    r"|附件|[-•·●■◆▲]|\n|\Z)"
+)
+_HEADING = re.compile(r"[ \t\u3000]*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|第.{1,3}[章节部分])")
+_LINE_REACH = 200
+
+
+def is_sentence_break(text: str, nl: int) -> bool:
+    r"""Whether the line break at ``text[nl]`` ends a sentence rather than wrapping one.
+
+    A sentence runs to 。！？；, across hard line breaks (``主要预期目标⏎是：…`` is one
+    sentence). A break still ends it before a blank line or a line opening with a list or
+    section marker, and after a blank line or a numbered heading without punctuation.
+
+    >>> t = "主要预期目标\n是：增长5%"
+    >>> is_sentence_break(t, t.index("\n"))
+    False
+    >>> t = "一、基本情况\n社区现有居民2196户"
+    >>> is_sentence_break(t, t.index("\n"))
+    True
+    """
+    if _LINE_OPENER.match(text, nl + 1):
+        return True
+    ls = text.rfind("\n", max(0, nl - _LINE_REACH), nl)
+    if ls < 0 and nl > _LINE_REACH:
+        return False  # a long line: no blank line, no heading
+    prev = text[ls + 1 : nl]
+    if not prev.strip():
+        return True
+    return _HEADING.match(prev) is not None and not any(c in prev for c in "，。；：,;:")
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -583,7 +637,17 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     lo_limit = max(0, start - _SENTENCE_WINDOW)
     b = _SENTENCE_LAST.match(text, lo_limit, start)
     lo = b.end() if b else lo_limit
+    nl = text.rfind("\n", lo, start)
+    while nl >= 0:
+        if is_sentence_break(text, nl):
+            lo = nl + 1
+            break
+        nl = text.rfind("\n", lo, nl)
     f = _SENTENCE_NEXT.search(text, end, end + _SENTENCE_WINDOW)
-    if f is None:
-        return lo, min(len(text), end + _SENTENCE_WINDOW)
-    return lo, f.end() if f.group() != "\n" else f.start()
+    hi = f.end() if f is not None else min(len(text), end + _SENTENCE_WINDOW)
+    nl = text.find("\n", end, hi)
+    while nl >= 0:
+        if is_sentence_break(text, nl):
+            return lo, nl
+        nl = text.find("\n", nl + 1, hi)
+    return lo, hi
