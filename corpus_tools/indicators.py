@@ -82,6 +82,10 @@ _YEAR = re.compile(r"(?<![0-9])(19[5-9][0-9]|20[0-9]{2})年(?![0-9]{1,2}月[0-9]
 _PLAN_NAME = re.compile(r"[“\"]?(十[一二三四五六七八九]?|[一二三四五六七八九])五[”\"]?")
 _CN_DIGIT = {c: i for i, c in enumerate("〇一二三四五六七八九")}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_STATA_RESERVED = frozenset({"end", "in", "if", "using", "with", "_n", "_N", "byte", "int", "long"})
+_INDICATORS_FILE: str | Path = "indicators.tsv"
+_CONTEXT_FILE: str | Path = "indicator_context.tsv"
+_CUES_FILE: str | Path = "stance_cues.tsv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +129,7 @@ def indicator_rules() -> IndicatorRules:
     names: dict[str, str] = {}
     signed: set[str] = set()
     by_phrase: dict[str, dict[str, str]] = {}
-    for row in load_tsv("indicators.tsv", required=("id", "name", "category", "phrasings")):
+    for row in load_tsv(_INDICATORS_FILE, required=("id", "name", "category", "phrasings")):
         iid, cat = row["id"], row["category"]
         if not re.fullmatch(r"[a-z][a-z0-9_]*", iid) or iid in names:
             raise ResourceError(f"{row.where()}: id {iid!r} is not a new snake_case id")
@@ -143,7 +147,7 @@ def indicator_rules() -> IndicatorRules:
             slot[cat] = iid
 
     ctx: dict[str, list[str]] = {k: [] for k in _CONTEXT_KINDS}
-    for row in load_tsv("indicator_context.tsv", required=("id", "kind", "word")):
+    for row in load_tsv(_CONTEXT_FILE, required=("id", "kind", "word")):
         if row["kind"] not in _CONTEXT_KINDS:
             raise ResourceError(f"{row.where()}: kind must be one of {sorted(_CONTEXT_KINDS)}")
         ctx[row["kind"]].append(row["word"])
@@ -151,7 +155,7 @@ def indicator_rules() -> IndicatorRules:
     cues: dict[str, list[str]] = {k: [] for k in _CUE_KINDS}
     not_after: dict[str, tuple[str, ...]] = {}
     kinds_of: dict[str, set[str]] = {}
-    for row in load_tsv("stance_cues.tsv", required=("id", "kind", "word")):
+    for row in load_tsv(_CUES_FILE, required=("id", "kind", "word")):
         kind, word = row["kind"], row["word"]
         if kind not in _CUE_KINDS:
             raise ResourceError(f"{row.where()}: kind must be one of {sorted(_CUE_KINDS)}")
@@ -183,7 +187,9 @@ def indicator_rules() -> IndicatorRules:
         cue_re=_words_re(kinds_of),
         cue_kinds={w: frozenset(k) for w, k in kinds_of.items()},
         cue_not_after=not_after,
-        aspiration_re=re.compile(f"[，,]?\\s*(?:{_words_re(cues['aspiration']).pattern})[^，,；;。]*"),
+        aspiration_re=re.compile(
+            f"[，,]?\\s*[^，,；;。！？\\n]{{0,8}}?(?:{_words_re(cues['aspiration']).pattern})[^，,；;。！？]*"
+        ),
         no_number_re=_words_re(cues["no_number"]),
     )
 
@@ -743,7 +749,8 @@ def write_panel(panel: Any, path: str | Path) -> Path:
     """Write a panel (long or wide) as ``.parquet``, ``.csv`` (``utf-8-sig``) or Stata ``.dta``.
 
     Stata names are at most 32 characters: longer column names are shortened
-    (``_target`` → ``_t``, ``_achieved`` → ``_a``) and keep their full name as the variable label.
+    (``_target`` → ``_t``, ``_achieved`` → ``_a``) and keep their full name as the variable label;
+    ``end``, a reserved word in Stata, is written ``_end``.
     """
     from .store import atomic_path
 
@@ -760,7 +767,7 @@ def write_panel(panel: Any, path: str | Path) -> Path:
         else:
             names, labels = {}, {}
             for c in df.columns:
-                short = c
+                short = "_" + c if c in _STATA_RESERVED else c
                 if len(c) > 32:
                     short = c.replace("_target", "_t").replace("_achieved", "_a")[:32]
                 names[c] = short

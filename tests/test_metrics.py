@@ -166,3 +166,17 @@ def test_gold_floors() -> None:
     assert tp >= 70, "the gold set shrank"
     assert precision >= PRECISION_FLOOR, misses
     assert recall >= RECALL_FLOOR, misses
+
+
+def test_sentence_runs_across_hard_line_breaks() -> None:
+    # issue 10 item 6: a sentence runs to 。！？；, not to the end of a line
+    text = "今年主要预期目标\n是：地区生产总值增长5%左右，城镇新增就业\n60万人以上。\n一、基本情况\n社区现有居民2196户\n\n党员120名"
+    ms = extract_metrics(text)
+    assert ms[0].sentence == "今年主要预期目标\n是：地区生产总值增长5%左右，城镇新增就业\n60万人以上。"
+    assert ms[1].sentence == ms[0].sentence
+    assert ms[2].sentence == "社区现有居民2196户"  # after a heading, before a blank line
+    assert ms[3].sentence == "党员120名"
+    items = "目标是：\n1.地区生产总值增长5%\n2.城镇调查失业率5.5%"
+    assert [m.sentence for m in extract_metrics(items)] == [
+        "1.地区生产总值增长5%", "2.城镇调查失业率5.5%"
+    ]
