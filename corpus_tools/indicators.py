@@ -654,7 +654,9 @@ def _metric_from_row(row: Mapping[str, Any]) -> Metric:
 def _section_from_row(row: Mapping[str, Any]) -> Any:
     from .schema import Section
 
-    return Section(**{k: row[k] for k in Section.__dataclass_fields__})
+    fields = {k: row[k] for k in Section.__dataclass_fields__ if k in row}
+    fields.setdefault("text", "")  # sections.parquet keeps offsets only
+    return Section(**fields)
 
 
 def indicator_panel(source: str | Path | Mapping[str, Any]) -> Any:

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import functools
 import io as _io
 import json
+import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
@@ -33,15 +36,49 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from .errors import EmptyInputError, InputError
+from .errors import EmptyInputError, InputError, NotRegularFileError
 from .schema import Page
 
-__all__ = ["Issue", "decode_bytes", "html_to_text", "read_page"]
+__all__ = [
+    "Issue",
+    "NotRegularFileError",
+    "decode_bytes",
+    "html_to_text",
+    "read_page",
+    "read_regular_file",
+]
 
 #: A per-record problem: ``(record, reason)``; *record* is 0-based.
 Issue = tuple[int, str]
 
 # ============================================================================ reading pages
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISDIR, "a folder"))
+
+
+def read_regular_file(path: str | Path, *, limit: int | None = None) -> bytes:
+    """The bytes of *path* (at most *limit*), which must be a regular file.
+
+    Opened without blocking and checked on the open descriptor, so a named pipe (which
+    would wait for a writer forever), a device or a socket is never read: it raises
+    :class:`~corpus_tools.errors.NotRegularFileError`. Other failures raise ``OSError``.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except IsADirectoryError:
+        raise NotRegularFileError("not a regular file (a folder); never opened") from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a file")
+            raise NotRegularFileError(f"not a regular file ({kind}); never opened")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return fh.read() if limit is None else fh.read(limit)
+
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -487,6 +524,37 @@ _RECORD_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".tsv"})
 PAGE_SUFFIXES = _TEXT_SUFFIXES | _HTML_SUFFIXES | _RECORD_SUFFIXES | {".docx"}
 
 
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: Any, count: list[int]) -> Any:
+    if isinstance(value, str):
+        if _SURROGATE_RE.search(value) is None:
+            return value
+        new, n = _SURROGATE_RE.subn("\ufffd", value)
+        count[0] += n
+        return new
+    if isinstance(value, dict):
+        return {_replace_surrogates(k, count): _replace_surrogates(v, count)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(v, count) for v in value]
+    return value
+
+
+def _without_surrogates(pages: list[Page], report: dict[str, Any] | None) -> list[Page]:
+    """JSON may escape lone surrogates (``"\\ud800"``: half of a cut-off emoji), which no
+    UTF-8 table can hold: each becomes U+FFFD, counted in ``report["surrogates"]``."""
+    count = [0]
+    out = [p if _SURROGATE_RE.search(p.text) is None and not p.meta else
+           dataclasses.replace(p, text=_replace_surrogates(p.text, count),
+                               meta=_replace_surrogates(p.meta, count))
+           for p in pages]
+    if count[0] and report is not None:
+        report["surrogates"] = report.get("surrogates", 0) + count[0]
+    return out
+
+
 def read_page(
     path: str | Path,
     *,
@@ -494,6 +562,7 @@ def read_page(
     text_column: str = "text",
     encoding: str | None = None,
     source: str | None = None,
+    report: dict[str, Any] | None = None,
 ) -> tuple[list[Page], list[Issue]]:
     """Read one file into pages; return ``(pages, issues)``.
 
@@ -506,8 +575,12 @@ def read_page(
     ``(record, reason)``. An HTML page's ``<title>`` goes to ``meta["title"]``.
 
     Raises :class:`~corpus_tools.errors.InputError`, with a short reason, when the whole
-    file cannot be read: unreadable, empty (0 bytes or whitespace only), binary, not
-    decodable, or a CSV without the text column.
+    file cannot be read: unreadable, not a regular file (a named pipe is never opened),
+    empty (0 bytes or whitespace only), binary, not decodable, or a CSV without the text
+    column.
+
+    What was repaired on the way goes into *report* (a dict, when given), so that it can
+    be recorded: ``surrogates`` (lone surrogates of JSON replaced with U+FFFD).
     """
     path = Path(path)
     if source is None:
@@ -516,7 +589,7 @@ def read_page(
         except ValueError:  # not under root
             source = path.as_posix()
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path)
     except OSError as exc:
         raise InputError(f"unreadable: {exc.strerror or exc}") from exc
     if not data:
@@ -538,10 +611,10 @@ def read_page(
     text, name = decode_bytes(data, encoding=encoding)
     if not text.strip():
         raise EmptyInputError("empty file (whitespace only)")
-    if suffix in (".jsonl", ".ndjson"):
-        return _read_jsonl(text, source, name, text_column)
-    if suffix == ".json":
-        return _read_json(text, source, name, text_column)
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        read = _read_json if suffix == ".json" else _read_jsonl
+        pages, issues = read(text, source, name, text_column)
+        return _without_surrogates(pages, report), issues
     if suffix in (".csv", ".tsv"):
         return _read_csv(text, source, name, text_column, "\t" if suffix == ".tsv" else ",")
     return [Page(source=source, text=text, encoding=name)], []

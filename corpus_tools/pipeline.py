@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 
 from . import __version__, store
 from .config import DEFAULT, RunConfig
-from .errors import CorpusToolsError, EmptyInputError, InputError
+from .errors import ConfigError, CorpusToolsError, EmptyInputError, InputError
 from .io import PAGE_SUFFIXES
 from .schema import Page, as_row
 
@@ -43,6 +44,8 @@ __all__ = [
     "InputFile",
     "RunResult",
     "discover",
+    "escape_name",
+    "unescape_name",
     "make_doc_id",
     "process_file",
     "process_page",
@@ -79,46 +82,165 @@ class RunResult:
 # --------------------------------------------------------------------------- inputs
 
 
-def discover(inputs: Sequence[str | Path]) -> list[InputFile]:
+_NON_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _not_regular(path: Path) -> str | None:
+    """Why *path* (followed if a link) is not a regular file we may open, or ``None``.
+
+    Opening a named pipe blocks until a writer comes, a device may never end: such files
+    are never opened.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _NON_REGULAR if test(mode)), "not a file")
+    return f"skipped: not a regular file ({kind}); never opened"
+
+
+def escape_name(name: str) -> str:
+    """A file name as text that always encodes to UTF-8, losslessly.
+
+    ``os`` hands undecodable bytes of a file name (a GBK name from a Windows archive) over
+    as lone surrogates, which no table or JSON file can hold. A name holding one (or a
+    backslash) has each byte that is not UTF-8 written ``\\xNN`` and each backslash
+    doubled, so the escape can be undone; any other name is returned as it is.
+
+    >>> escape_name("社区.txt")
+    '社区.txt'
+    >>> escape_name(b"\\xc9\\xe7\\xc7\\xf8.txt".decode("utf-8", "surrogateescape"))
+    '\\\\xc9\\\\xe7\\\\xc7\\\\xf8.txt'
+    """
+    if "\\" not in name and not _SURROGATE_RE.search(name):
+        return name
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no OS name decodes to
+        raw = name.encode("utf-8", "surrogatepass")
+    raw = raw.replace(b"\\", b"\\\\")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_ESCAPE_RE = re.compile(r"\\(\\|x[0-9a-f]{2})")
+
+
+def unescape_name(name: str) -> bytes:
+    """The bytes of the file name that :func:`escape_name` wrote as *name*.
+
+    >>> unescape_name(escape_name(os.fsdecode(b"\\xc9\\xe7\\\\.txt")))
+    b'\\xc9\\xe7\\\\.txt'
+    """
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE_RE.finditer(name):
+        out += name[pos:m.start()].encode("utf-8")
+        out += b"\\" if m.group(1) == "\\" else bytes((int(m.group(1)[1:], 16),))
+        pos = m.end()
+    return bytes(out + name[pos:].encode("utf-8"))
+
+
+def is_output_folder(folder: Path) -> bool:
+    """Whether *folder* holds the outputs of a corpus-tools run (``.parts`` or a manifest)."""
+    if (folder / ".parts").is_dir():
+        return True
+    try:
+        with open(folder / "manifest.json", "rb") as fh:
+            return b'"toolkit": "corpus_tools"' in fh.read(512)
+    except OSError:
+        return False
+
+
+_OUTPUT_FOLDER = ("skipped: output folder of a corpus-tools run (it holds a manifest or "
+                  ".parts); never read as input")
+
+
+def discover(inputs: Sequence[str | Path], *,
+             exclude: Sequence[str | Path] = ()) -> list[InputFile]:
     """Every file under *inputs*, in a stable order, each with its ``source`` name.
 
     ``source`` is the path relative to the input folder (with several inputs, prefixed by
-    the folder's name). Symlinked folders are not followed (a link loop cannot trap the
-    walk); they are listed as skipped so that nothing goes unaccounted for.
+    the folder's name), escaped by :func:`escape_name` when the name is not UTF-8.
+    Nothing goes unaccounted for: symlinked folders are not followed (a link loop cannot
+    trap the walk) and are listed as skipped; named pipes, sockets and devices are
+    skipped unopened; a folder that cannot be listed is a failed entry; the folders in
+    *exclude* (a run's ``OUT``) and any folder holding a corpus-tools run's outputs are
+    skipped entries, never inputs. A path that does not exist is a failed entry.
     """
     found: list[InputFile] = []
     several = len(inputs) > 1
+    excluded = {Path(p).resolve() for p in exclude}
+
+    def is_excluded(p: Path) -> bool:
+        return p.resolve() in excluded or is_output_folder(p)
+
     for item in inputs:
         root = Path(item)
-        prefix = f"{root.name}/" if several else ""
-        if root.is_file():
-            found.append(InputFile(str(root), prefix + root.name if several else root.name))
+        prefix = f"{escape_name(root.name)}/" if several else ""
+        label = escape_name(str(item))
+        if root.is_dir():
+            if is_excluded(root) or any(p in excluded for p in root.resolve().parents):
+                found.append(InputFile(str(root), prefix.rstrip("/") or label, _OUTPUT_FOLDER))
+                continue
+        elif root.is_file():
+            name = escape_name(root.name)
+            found.append(InputFile(str(root), prefix + name if several else name))
             continue
-        if not root.is_dir():
-            found.append(InputFile(str(root), str(item), "unreadable: no such file or folder"))
+        elif os.path.lexists(root):
+            reason = _not_regular(root) or "unreadable: broken or looping symbolic link"
+            name = escape_name(root.name)
+            found.append(InputFile(str(root), prefix + name if several else name, reason))
             continue
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        else:
+            found.append(InputFile(str(root), label, "unreadable: no such file or folder"))
+            continue
+
+        def walk_error(exc: OSError, root: Path = root, prefix: str = prefix) -> None:
+            where = Path(exc.filename) if exc.filename else root
+            try:
+                rel = where.relative_to(root).as_posix()
+            except ValueError:
+                rel = where.as_posix()
+            source = prefix + escape_name(rel) if rel != "." else (prefix.rstrip("/")
+                                                                    or escape_name(str(root)))
+            found.append(InputFile(str(where), source,
+                                   f"unreadable: folder cannot be listed: {exc.strerror or exc}"))
+
+        for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error,
+                                                    followlinks=False):
             dirnames.sort()
             base = Path(dirpath)
-            for d in list(dirnames):
+            keep = []
+            for d in dirnames:
+                rel = prefix + escape_name((base / d).relative_to(root).as_posix())
                 if (base / d).is_symlink():
-                    rel = (base / d).relative_to(root).as_posix()
-                    found.append(InputFile(str(base / d), prefix + rel,
+                    found.append(InputFile(str(base / d), rel,
                                            "skipped: symlinked folder not followed"))
-            dirnames[:] = [d for d in dirnames if not (base / d).is_symlink()
-                           and not d.startswith(".")]
+                elif d.startswith("."):
+                    continue
+                elif is_excluded(base / d):
+                    found.append(InputFile(str(base / d), rel, _OUTPUT_FOLDER))
+                else:
+                    keep.append(d)
+            dirnames[:] = keep
             for name in sorted(filenames):
                 p = base / name
-                rel = prefix + p.relative_to(root).as_posix()
+                rel = prefix + escape_name(p.relative_to(root).as_posix())
                 if p.is_symlink() and not p.exists():
                     found.append(InputFile(str(p), rel,
                                            "unreadable: broken or looping symbolic link"))
+                elif (problem := _not_regular(p)) is not None:
+                    found.append(InputFile(str(p), rel, problem))
                 elif name.startswith("."):
                     found.append(InputFile(str(p), rel, "skipped: hidden file"))
                 elif p.suffix.lower() not in SUPPORTED_SUFFIXES:
                     found.append(InputFile(
                         str(p), rel,
-                        f"skipped: unsupported file type {p.suffix or '(none)'!r}; "
+                        f"skipped: unsupported file type {escape_name(p.suffix) or '(none)'!r}; "
                         f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"))
                 else:
                     found.append(InputFile(str(p), rel))
@@ -226,8 +348,8 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     from .articles import page_preamble, split_articles
     from .boilerplate import strip_boilerplate
     from .dedup import minhash_signature, remove_repeated_blocks
-    from .metadata import extract_metadata
     from .indicators import document_panel
+    from .metadata import document_title, extract_metadata
     from .metrics import extract_metrics
     from .normalize import count_placeholders, detect_script, normalize_text
     from .schema import Article, Stripped
@@ -272,10 +394,11 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
             out["removed"].append({"source": src, "record": rec, "article_no": art.number,
                                    "line_no": raw_lines.line_no(offset), "text": r.text,
                                    "rule": r.rule})
-        meta = err.call("metadata", extract_metadata, art.title, doc_text, default={}) or {}
+        title = err.call("metadata", document_title, art.title, doc_text, default=art.title)
+        meta = err.call("metadata", extract_metadata, title, doc_text, default={}) or {}
         out["documents"].append({
             "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
-            "title": art.title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
+            "title": title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
             "place": meta.get("place"), "script": script, "encoding": page.encoding,
             "n_chars": len(doc_text), "masked": count_placeholders(doc_text),
             "duplicate_of": None, "meta": meta_json, "text": doc_text,
@@ -312,12 +435,12 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
 
     Runs in worker processes and on Dask workers, so it takes and returns plain data.
     """
-    from .io import read_page
+    from .io import NotRegularFileError, read_page, read_regular_file
 
     item, out, config = task
     out_dir = Path(out)
     entry: dict[str, Any] = {
-        "source": item.source, "path": item.path, "status": "ok", "reason": None,
+        "source": item.source, "path": escape_name(item.path), "status": "ok", "reason": None,
         "sha256": None, "bytes": None, "encoding": None, "pages": 0, "cached": False,
         "rows": {}, "errors": 0,
     }
@@ -328,8 +451,10 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         entry.update(status="skipped", reason=reason)
         return entry
     try:
-        with open(item.path, "rb") as fh:
-            data = fh.read(config.max_page_bytes + 1)
+        data = read_regular_file(item.path, limit=config.max_page_bytes + 1)
+    except NotRegularFileError as exc:
+        entry.update(status="skipped", reason=str(exc))
+        return entry
     except OSError as exc:
         return _failed(entry, f"unreadable: {exc.strerror or exc}", config)
     entry["bytes"] = len(data)
@@ -340,17 +465,22 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     entry["sha256"] = sha = _sha256(data)
     fingerprint = config.fingerprint()
     if config.resume:
-        state = store.read_part_state(out_dir, item.source)
+        state, damage = store.check_part(out_dir, item.source)
         if state and state.get("sha256") == sha and state.get("fingerprint") == fingerprint:
-            cached = dict(state["entry"], path=item.path, cached=True)
+            cached = dict(state["entry"], path=entry["path"], cached=True)
             return cached
+        if damage:
+            log.warning("%s: %s; redoing it", item.source, damage)
+            entry["repaired"] = damage
     if not data.strip():
         entry.update(status="skipped", reason="empty file")
         _write(out_dir, item, {}, entry, sha, fingerprint)
         return entry
+    repairs: dict[str, Any] = {}
     try:
         pages, issues = read_page(item.path, root=None, text_column=config.text_column,
-                                  encoding=config.encoding, source=item.source)
+                                  encoding=config.encoding, source=item.source,
+                                  report=repairs)
     except EmptyInputError as exc:
         entry.update(status="skipped", reason=str(exc))
         _write(out_dir, item, {}, entry, sha, fingerprint)
@@ -363,11 +493,25 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     for record, reason in issues:
         tables["errors"].append({"source": item.source, "record": record, "stage": "read",
                                  "error": "InputError", "message": reason})
+    removed_chars = total_chars = 0
+    warnings: list[str] = []
     for page in pages:
-        for name, rows in process_page(page, config).items():
+        page_rows = process_page(page, config)
+        for name, rows in page_rows.items():
             tables[name].extend(rows)
+        gone, total = _removed_chars(page, page_rows["removed"])
+        removed_chars += gone
+        total_chars += total
+        if total and gone > REMOVED_WARN_SHARE * total:
+            where = "" if page.record is None else f"record {page.record}: "
+            warnings.append(f"{where}{gone / total:.0%} of the text went to removed")
+    entry["removed_share"] = round(removed_chars / total_chars, 4) if total_chars else 0.0
+    if warnings:
+        entry["warnings"] = warnings
     entry["pages"] = len(pages)
     entry["encoding"] = pages[0].encoding if pages else None
+    if repairs:
+        entry["repairs"] = repairs
     entry["errors"] = len(tables["errors"])
     if not pages:
         entry.update(status="failed", reason="no readable page: " +
@@ -377,6 +521,16 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
     _write(out_dir, item, tables, entry, sha, fingerprint)
     return entry
+
+
+#: A page that loses more than this share of its characters to ``removed`` gets a warning.
+REMOVED_WARN_SHARE = 0.2
+
+
+def _removed_chars(page: Page, removed: list[dict[str, Any]]) -> tuple[int, int]:
+    """Characters (spaces aside) of *page* that went to ``removed``, and of the page."""
+    gone = sum(len("".join(str(r["text"] or "").split())) for r in removed)
+    return gone, len("".join(page.text.split()))
 
 
 def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, Any]:
@@ -389,8 +543,14 @@ def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, 
 def _write(out_dir: Path, item: InputFile, tables: dict[str, list[dict[str, Any]]],
            entry: dict[str, Any], sha: str, fingerprint: str) -> None:
     entry["rows"] = {name: len(tables.get(name, [])) for name in store.TABLES}
-    store.write_part(out_dir, item.source, tables,
-                     {"sha256": sha, "fingerprint": fingerprint, "entry": entry})
+    try:
+        store.write_part(out_dir, item.source, tables,
+                         {"sha256": sha, "fingerprint": fingerprint, "entry": entry})
+    except CorpusToolsError as exc:  # rows a table cannot hold: the file fails, not the run
+        if not tables:
+            raise
+        entry.update(status="failed", reason=f"rows not writable: {exc}"[:2000])
+        _write(out_dir, item, {}, entry, sha, fingerprint)
 
 
 # --------------------------------------------------------------------------- engines
@@ -500,8 +660,20 @@ def run(
     """
     started = time.time()
     out = Path(out_dir)
+    if config.themes and config.lexicon is not None:  # before the first page, not after all
+        from .themes.lexicon import load_lexicon
+
+        try:
+            load_lexicon(config.lexicon)
+        except CorpusToolsError as exc:
+            raise ConfigError(f"lexicon {config.lexicon}: {exc}") from exc
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output folder {out} is a file; give --out a folder")
     out.mkdir(parents=True, exist_ok=True)
-    files = discover(inputs)
+    stale = store.clean_stale_temporaries(out)
+    if stale:
+        log.info("removed %d temporary file(s) left by a killed run", len(stale))
+    files = discover(inputs, exclude=[out])
     workers = config.workers or _cpu_count()
     tasks = [(f, str(out), config) for f in files]
 
@@ -546,41 +718,50 @@ def run(
     t0 = time.time()
     duplicates = _flag_duplicates(out, with_parts, config.dedup_threshold)
     timings["duplicates"] = round(time.time() - t0, 3)
-    t0 = time.time()
-    tables = _assemble(out, with_parts, duplicates, config, threads=workers)
-    timings["tables"] = round(time.time() - t0, 3)
 
+    def manifest(complete: bool, steps: dict[str, Any]) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for e in done:
+            counts[e["status"]] = counts.get(e["status"], 0) + 1
+        return {
+            "toolkit": "corpus_tools",
+            "version": __version__,
+            "complete": complete,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "seconds": round(time.time() - started, 3),
+            "timings": timings,
+            "inputs_given": [escape_name(str(i)) for i in inputs],
+            "config": config.to_dict(),
+            "summary": {
+                "files": len(done), **counts,
+                "cached": sum(1 for e in done if e.get("cached")),
+                "repaired": sum(1 for e in done if e.get("repaired")),
+                "documents": sum(e["rows"].get("documents", 0) for e in done),
+                "duplicates": len(duplicates),
+                "vanished": len(vanished),
+                "warnings": sum(len(e.get("warnings", ())) for e in done),
+            },
+            "inputs": done,
+            "vanished": vanished,
+            "steps": steps,
+        }
+
+    # A run's outputs change together: until every table, theme table and chart is
+    # replaced, the manifest says the folder is incomplete (read_table refuses it).
+    store.write_json(out / "manifest.json", manifest(False, {}))
     steps: dict[str, Any] = {}
-    for step, wanted in (("themes", config.themes), ("charts", config.charts)):
-        if wanted:
-            t0 = time.time()
-            steps[step] = _corpus_step(step, out, config)
-            timings[step] = round(time.time() - t0, 3)
-
-    counts: dict[str, int] = {}
-    for e in done:
-        counts[e["status"]] = counts.get(e["status"], 0) + 1
-    manifest = {
-        "toolkit": "corpus_tools",
-        "version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "seconds": round(time.time() - started, 3),
-        "timings": timings,
-        "inputs_given": [str(i) for i in inputs],
-        "config": config.to_dict(),
-        "summary": {
-            "files": len(done), **counts,
-            "cached": sum(1 for e in done if e.get("cached")),
-            "documents": sum(e["rows"].get("documents", 0) for e in done),
-            "duplicates": len(duplicates),
-            "vanished": len(vanished),
-        },
-        "inputs": done,
-        "vanished": vanished,
-        "steps": steps,
-    }
-    store.write_json(out / "manifest.json", manifest)
-    return RunResult(out, manifest, tables)
+    with store.writing_run(out):
+        t0 = time.time()
+        tables = _assemble(out, with_parts, duplicates, config, threads=workers)
+        timings["tables"] = round(time.time() - t0, 3)
+        for step, wanted in (("themes", config.themes), ("charts", config.charts)):
+            if wanted:
+                t0 = time.time()
+                steps[step] = _corpus_step(step, out, config)
+                timings[step] = round(time.time() - t0, 3)
+        final = manifest(True, steps)
+        store.write_json(out / "manifest.json", final)
+    return RunResult(out, final, tables)
 
 
 def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:

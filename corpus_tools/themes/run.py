@@ -70,8 +70,14 @@ def run_themes(
         _table_path(out, "documents"), ("doc_id",), ("duplicate_of", "year", "doc_type")
     )
     sections = _read_table(
-        _table_path(out, "sections"), ("doc_id", "section_id", "text"), ("parent_id", "start")
+        _table_path(out, "sections"),
+        ("doc_id", "section_id"),
+        ("text", "parent_id", "start", "end"),
     )
+    if "text" not in sections.columns:  # stored as offsets into documents.text
+        from ..store import section_text
+
+        sections["text"] = section_text(sections, out)
     model = ThemeModel(n_themes=n_themes, method=method, random_state=random_state)
     model._check_params()  # bad settings raise; only an empty corpus is tolerated below
     lex = load_lexicon(lexicon)  # a broken lexicon fails before the long fit
