@@ -45,7 +45,7 @@ import bisect
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ __all__ = [
     "indicator_panel",
     "indicator_rules",
     "panel_wide",
+    "target_outcome_chart",
+    "target_vs_outcome",
     "write_panel",
 ]
 
@@ -73,14 +75,17 @@ _CUE_KINDS = frozenset(
      "aspiration", "no_number"}
 )  # fmt: skip
 _CLAUSE_MARKS = "，,、：:"
-_STATEMENT_END = re.compile(r".*[。！？]", re.S)
 _STATEMENT_REACH = 400  # how far back a statement (to 。！？) is searched for cues
 _PARAGRAPH_REACH = 1200  # how far back a paragraph is searched for time words (过去的一年)
 _NAME_REACH = 60  # how far before a figure its indicator's name may stand
 _OWN_CLAUSE = 8  # a figure's own clause may open with this many characters (同比增长) only
-_YEAR = re.compile(r"(?<![0-9])(19[5-9][0-9]|20[0-9]{2})年(?![0-9]{1,2}月[0-9]{1,2}日)")
+_YEAR = re.compile(r"(19[5-9][0-9]|20[0-9]{2})(?<![0-9]{5})年(?![0-9]{1,2}月[0-9]{1,2}日)")
 _PLAN_NAME = re.compile(r"[“\"]?(十[一二三四五六七八九]?|[一二三四五六七八九])五[”\"]?")
 _CN_DIGIT = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+_FIVE_YEARS = re.compile("过去五年|五年来")
+_SPACES = re.compile(r"\s+")
+_COMMA = re.compile(r"[，,]")
+_DIGIT_OR_PERCENT = re.compile(r"[0-9%％]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _STATA_RESERVED = frozenset({"end", "in", "if", "using", "with", "_n", "_N", "byte", "int", "long"})
 _INDICATORS_FILE: str | Path = "indicators.tsv"
@@ -109,6 +114,7 @@ class IndicatorRules:
     cue_not_after: dict[str, tuple[str, ...]]
     aspiration_re: re.Pattern[str]
     no_number_re: re.Pattern[str]
+    categories: frozenset[str]
 
 
 def _words_re(words: Iterable[str]) -> re.Pattern[str]:
@@ -191,14 +197,39 @@ def indicator_rules() -> IndicatorRules:
             f"[，,]?\\s*[^，,；;。！？\\n]{{0,8}}?(?:{_words_re(cues['aspiration']).pattern})[^，,；;。！？]*"
         ),
         no_number_re=_words_re(cues["no_number"]),
+        categories=frozenset(c for slot in by_phrase.values() for c in slot),
     )
 
 
 # ----------------------------------------------------------------------------- context
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
+class _DocIndex:
+    """Where a document's statements and paragraphs start, and its cue words and years."""
+
+    __slots__ = ("cue_ends", "cue_starts", "cues", "paragraphs", "statements", "year_ends",
+                 "years")  # fmt: skip
+
+
+    def __init__(self, text: str, rules: IndicatorRules) -> None:
+        from .metrics import sentence_breaks
+
+        # line breaks that end a sentence, and whether a colon stands before
+        breaks = [(nl + 1, nl > 0 and text[nl - 1] in "：:") for nl in sentence_breaks(text)]
+        self.paragraphs = [b for b, _ in breaks]
+        # a list's lead-in (目标是：⏎1.…) stays in the statement of its items
+        self.statements = [b for b, colon in breaks if not colon]
+        na = rules.cue_not_after
+        self.cues = []
+        for m in rules.cue_re.finditer(text):
+            bad = na.get(m.group())
+            if bad and text.endswith(bad, max(0, m.start() - 4), m.start()):
+                continue
+            self.cues.append((m.start(), m.end(), m.group()))
+        self.cue_starts = [c[0] for c in self.cues]
+        self.cue_ends = [c[1] for c in self.cues]
+        self.years = list(_YEAR.finditer(text))
+        self.year_ends = [y.end() for y in self.years]
 
 
 class IndicatorContext:
@@ -227,8 +258,17 @@ class IndicatorContext:
         self._sections = self._parts(sections or ())
         self._starts = [s[0] for s in self._sections]
         self._target_pos: int | None = None
-        self._paragraph: tuple[int, int, list[tuple[int, int, str]]] = (-1, -1, [])
+        self._index: _DocIndex | None = None
         self._has_names: bool | None = None
+        self._memo: dict[tuple[Any, ...], tuple[str | None, int | None, int | None]] = {}
+
+    @property
+    def index(self) -> _DocIndex:
+        """Statement and paragraph starts, cue words, years and indicator names of the text:
+        found in one pass over the document on first use, then looked up by bisection."""
+        if self._index is None:
+            self._index = _DocIndex(self.text, self.rules)
+        return self._index
 
     # -- parts of the report
     def _parts(self, sections: Sequence[Any]) -> list[tuple[int, int, str | None, int]]:
@@ -236,16 +276,20 @@ class IndicatorContext:
         from the section's title or, failing that, its nearest classified ancestor's."""
         rows: list[tuple[int, int, str | None, int]] = []
         pos: dict[str, int] = {}
-        for s in sorted(sections, key=lambda s: int(_get(s, "start"))):
-            sid, parent = str(_get(s, "section_id")), _get(s, "parent_id")
-            family, title = _get(s, "family"), _get(s, "title") or ""
+        if sections and isinstance(sections[0], Mapping):
+            get: Any = lambda s, k: s[k]  # noqa: E731 - table rows
+        else:
+            get = getattr
+        for s in sorted(sections, key=lambda s: int(get(s, "start"))):
+            sid, parent = str(get(s, "section_id")), get(s, "parent_id")
+            family, title = get(s, "family"), get(s, "title") or ""
             own = None
             if family not in ("enum", "preamble") and len(title) <= 40:
                 own = self._classify(title)
             pj = pos.get(str(parent), -1) if parent is not None else -1
             part = own or (rows[pj][2] if pj >= 0 else None)
             pos[sid] = len(rows)
-            rows.append((int(_get(s, "start")), int(_get(s, "end")), part, pj))
+            rows.append((int(get(s, "start")), int(get(s, "end")), part, pj))
         return rows
 
     def _classify(self, title: str) -> str | None:
@@ -281,67 +325,32 @@ class IndicatorContext:
     # -- statements and cues
     def statement_start(self, pos: int) -> int:
         """Start of the statement around *pos*: back to 。！？ or a sentence break."""
-        from .metrics import is_sentence_break
-
-        lo_limit = max(0, pos - _STATEMENT_REACH)
-        b = _STATEMENT_END.match(self.text, lo_limit, pos)
-        lo = b.end() if b else lo_limit
-        nl = self.text.rfind("\n", lo, pos)
-        while nl >= 0:
-            nxt = self.text[nl + 1 : nl + 2]
-            prev_end = self.text[max(lo, nl - 1) : nl]
-            if is_sentence_break(self.text, nl) and not (prev_end in "：:" and nxt):
-                return nl + 1
-            nl = self.text.rfind("\n", lo, nl)
-        return lo
+        ix, text = self.index, self.text
+        k = bisect.bisect_right(ix.statements, pos) - 1
+        lo = max(ix.statements[k] if k >= 0 else 0, pos - _STATEMENT_REACH, 0)
+        stop = max(text.rfind("。", lo, pos), text.rfind("！", lo, pos), text.rfind("？", lo, pos))
+        return stop + 1 if stop >= 0 else lo
 
     def paragraph_start(self, pos: int) -> int:
         """Start of the paragraph around *pos*: back to a sentence break (at most a window)."""
-        from .metrics import is_sentence_break
-
-        lo_limit = max(0, pos - _PARAGRAPH_REACH)
-        nl = self.text.rfind("\n", lo_limit, pos)
-        while nl >= 0:
-            if is_sentence_break(self.text, nl):
-                return nl + 1
-            nl = self.text.rfind("\n", lo_limit, nl)
-        return lo_limit
+        ix = self.index
+        k = bisect.bisect_right(ix.paragraphs, pos) - 1
+        return max(ix.paragraphs[k] if k >= 0 else 0, pos - _PARAGRAPH_REACH, 0)
 
     def cues(self, lo: int, pos: int) -> list[tuple[int, int, str]]:
-        """The cue words in ``text[lo:pos]``: (start, end, word), excluded ones left out.
-
-        Found once per paragraph (cached), so the figures of a paragraph share one scan.
-        """
-        p_lo, p_hi, found = self._paragraph
-        if not (p_lo <= lo and pos <= p_hi):
-            p_lo = min(lo, self.paragraph_start(pos))
-            nl = self.text.find("\n", pos, pos + _PARAGRAPH_REACH)
-            p_hi = nl if nl >= 0 else min(len(self.text), pos + _PARAGRAPH_REACH)
-            found = []
-            text, na = self.text, self.rules.cue_not_after
-            for m in self.rules.cue_re.finditer(text, p_lo, p_hi):
-                bad = na.get(m.group())
-                if bad and text.endswith(bad, max(0, m.start() - 4), m.start()):
-                    continue
-                found.append((m.start(), m.end(), m.group()))
-            self._paragraph = (p_lo, p_hi, found)
-        i = bisect.bisect_left(found, (lo, -1, ""))
-        return [c for c in found[i:] if c[1] <= pos]
+        """The cue words in ``text[lo:pos]``: (start, end, word), excluded ones left out."""
+        ix = self.index
+        return ix.cues[bisect.bisect_left(ix.cue_starts, lo) : bisect.bisect_right(ix.cue_ends, pos)]
 
     def target_statement_pos(self) -> int:
         """Where the report first states targets (预期目标, 主要目标); len(text) if nowhere."""
         if self._target_pos is None:
             self._target_pos = len(self.text)
-            kinds, na = self.rules.cue_kinds, self.rules.cue_not_after
-            for m in self.rules.cue_re.finditer(self.text):
-                w = m.group()
-                if "target" not in kinds[w] or len(w) < 4:
-                    continue  # 预期目标 / 主要目标, not 力争 or 计划 in passing
-                bad = na.get(w)
-                if bad and self.text.endswith(bad, max(0, m.start() - 4), m.start()):
-                    continue
-                self._target_pos = m.start()
-                break
+            kinds = self.rules.cue_kinds
+            for start, _, w in self.index.cues:
+                if "target" in kinds[w] and len(w) >= 4:  # not 力争 or 计划 in passing
+                    self._target_pos = start
+                    break
         return self._target_pos
 
     def has_names(self) -> bool:
@@ -352,14 +361,26 @@ class IndicatorContext:
     # -- stance and period of a figure at pos
     def stance_at(self, pos: int) -> tuple[str | None, int | None, int | None]:
         """(stance, period, period_end) of a figure starting at *pos*."""
+        ix = self.index
+        part = self.part_at(pos)
+        if part is None and not ix.cues and not ix.years:
+            return None, None, None  # no cue word, no year, no part: no stance anywhere
         text, kinds = self.text, self.rules.cue_kinds
         lo = self.statement_start(pos)
-        cues = self.cues(lo, pos)
-        part = self.part_at(pos)
+        p_lo = min(lo, self.paragraph_start(pos))
+        c_lo = bisect.bisect_left(ix.cue_starts, p_lo)
+        c_hi = bisect.bisect_right(ix.cue_ends, pos)
+        k = bisect.bisect_right(ix.year_ends, pos)
+        year_m = ix.years[k - 1] if k and ix.years[k - 1].start() >= lo else None
+        # figures of one statement with the same words before them share the answer
+        key = (lo, c_lo, c_hi, k if year_m is not None else -1, part,
+               pos < self.target_statement_pos())  # fmt: skip
+        memo = self._memo.get(key)
+        if memo is not None:
+            return memo
+        para = ix.cues[c_lo:c_hi]
+        cues = para[bisect.bisect_left(para, (lo, -1, "")) :] if para and para[0][0] < lo else para
         multi = any("multi_year" in kinds[w] for _, e, w in cues)
-        year_m = None
-        for y in _YEAR.finditer(text, lo, pos):
-            year_m = y
         stance: str | None = None
         period: int | None = None
         if year_m is not None:
@@ -372,7 +393,7 @@ class IndicatorContext:
             period = y
         if stance is None:
             time_cue = None
-            for c in reversed(self.cues(self.paragraph_start(pos), pos)):
+            for c in reversed(para):
                 k = kinds[c[2]]
                 if "past" in k or "future" in k:
                     time_cue = "achieved" if "past" in k else "target"
@@ -392,11 +413,13 @@ class IndicatorContext:
                 if stance is None and pos < self.target_statement_pos():
                     stance = "achieved"
         if stance is None:
+            self._memo[key] = (None, None, None)
             return None, None, None
-        if multi:
+        if multi:  # the plan's name may stand between two figures: not memoized
             return stance, *self._multi_period(lo, pos, stance, year_m)
         if period is None:
             period = self.plan_year if stance == "target" else self.review_year
+        self._memo[key] = (stance, period, None)
         return stance, period, None
 
     def _multi_period(
@@ -416,7 +439,7 @@ class IndicatorContext:
                 return first, first + 4
         if year_m is not None and stance == "target" and self.plan_year is not None:
             return self.plan_year, int(year_m.group(1))
-        if self.review_year is not None and re.search("过去五年|五年来", text[lo:pos]):
+        if self.review_year is not None and _FIVE_YEARS.search(text, lo, pos):
             return self.review_year - 4, self.review_year
         return None, None
 
@@ -446,7 +469,7 @@ def _indicator_of(
     iid = r.by_phrase[name.group()].get(m.category)
     if iid is None:
         return None, -1
-    gap = re.sub(r"\s+", "", text[name.end() : m.start])
+    gap = _SPACES.sub("", text[name.end() : m.start])
     if r.stop_re.search(gap):
         return None, -1
     marks = [i for i, c in enumerate(gap) if c in _CLAUSE_MARKS]
@@ -482,7 +505,7 @@ def _is_part(ctx: IndicatorContext, start: int, lo: int) -> bool:
         return True  # 锦城市地区生产总值, 东湖区…
     if not prefix and cs > lo:
         head = text[lo:cs].lstrip()
-        first = re.split(r"[，,]", head, maxsplit=1)[0]
+        first = _COMMA.split(head, maxsplit=1)[0]
         if r.subject_re.match(first):
             return True  # 锦城市要发挥主干作用，地区生产总值增长6%左右
     return False
@@ -514,15 +537,22 @@ def annotate_metrics(
     ctx = context or IndicatorContext(text, sections=sections, year=year, doc_type=doc_type)
     named = ctx.has_names()
     out: list[Metric] = []
+    lo, hi = -1, -1
     for i, m in enumerate(metrics):
         indicator = None
-        if named:
-            lo, _ = _sentence_bounds(text, m.start, m.end)
+        if named and m.category in ctx.rules.categories:
+            if not (lo <= m.start and m.end <= hi):
+                lo, hi = _sentence_bounds(text, m.start, m.end)
             indicator, _ = _indicator_of(ctx, m, metrics[max(0, i - 6) : i], lo)
         stance, period, period_end = ctx.stance_at(m.start)
+        if indicator is None and stance is None:
+            out.append(m)
+            continue
         out.append(
-            replace(m, indicator=indicator, stance=stance, period=period, period_end=period_end)
-        )
+            Metric(m.raw, m.value, m.value_max, m.unit, m.category, m.qualifier, m.direction,
+                   m.basis, m.masked, m.start, m.end, m.sentence, indicator, stance, period,
+                   period_end)
+        )  # fmt: skip
     return out
 
 
@@ -546,7 +576,7 @@ def _no_number_statements(
         kept = [i for i in range(p.end(), hi) if text[i] != "\n"]  # a clause may wrap
         clause = "".join(text[i] for i in kept)
         nn = r.no_number_re.search(clause)
-        if nn is None or re.search(r"[0-9%％]", clause):
+        if nn is None or _DIGIT_OR_PERCENT.search(clause):
             continue
         k = bisect.bisect_left(spans, (p.end(), -1))
         if k < len(spans) and spans[k][0] < hi:
@@ -785,3 +815,64 @@ def write_panel(panel: Any, path: str | Path) -> Path:
             out.to_stata(tmp, write_index=False, version=118, variable_labels=labels,
                          convert_strl=long_text)  # fmt: skip
     return path
+
+
+def target_vs_outcome(panel: Any, indicator: str = "gdp_growth") -> Any:
+    """Place × period: the target set for a year and the outcome reported for it.
+
+    The target of year Y stands in the report for Y, its outcome in the report for Y+1;
+    both are matched on (place, period). Columns ``place, period, target, target_max,
+    target_qualifier, achieved``; a year with only one of them keeps the other missing.
+    """
+    import pandas as pd
+
+    cols = ["place", "period", "value", "value_max", "qualifier"]
+    df = panel[(panel["indicator"] == indicator) & panel["place"].notna()]
+    t = df[df["stance"] == "target"][cols].rename(
+        columns={"value": "target", "value_max": "target_max", "qualifier": "target_qualifier"}
+    )
+    a = df[df["stance"] == "achieved"][["place", "period", "value"]].rename(
+        columns={"value": "achieved"}
+    )
+    t = t.drop_duplicates(["place", "period"])
+    a = a.drop_duplicates(["place", "period"])
+    out = pd.merge(t, a, on=["place", "period"], how="outer")
+    return out.sort_values(["place", "period"]).reset_index(drop=True)
+
+
+def target_outcome_chart(
+    panel: Any, indicator: str = "gdp_growth", *, ax: Any = None, title: str | None = None
+) -> Any:
+    """Scatter of target (x) against outcome (y) per place and year, with Chinese labels.
+
+    Points above the diagonal beat their target. Returns the Axes; never calls ``show()``.
+    """
+    from matplotlib.figure import Figure
+
+    from .charts import cjk_font
+
+    pairs = target_vs_outcome(panel, indicator).dropna(subset=["target", "achieved"])
+    prop = cjk_font()
+    if ax is None:
+        ax = Figure(figsize=(6, 5), layout="constrained").add_subplot()
+    name = indicator_rules().names.get(indicator, indicator)
+    ax.scatter(pairs["target"], pairs["achieved"], color="#3060a0", zorder=3)
+    for _, r in pairs.iterrows():
+        ax.annotate(f"{r['place']} {int(r['period'])}", (r["target"], r["achieved"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8,
+                    fontproperties=prop)  # fmt: skip
+    if len(pairs):
+        lo = float(min(pairs["target"].min(), pairs["achieved"].min())) - 0.5
+        hi = float(max(pairs["target"].max(), pairs["achieved"].max())) + 0.5
+        ax.plot([lo, hi], [lo, hi], color="#999999", linewidth=1, linestyle="--", zorder=1)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+    else:
+        ax.text(0.5, 0.5, "（无数据）", ha="center", va="center", fontproperties=prop,
+                transform=ax.transAxes)  # fmt: skip
+    ax.set_xlabel("目标", fontproperties=prop)
+    ax.set_ylabel("实际", fontproperties=prop)
+    ax.set_title(title or f"{name}：目标与实际", fontproperties=prop)
+    for label in (*ax.get_xticklabels(), *ax.get_yticklabels()):
+        label.set_fontproperties(prop)
+    return ax

@@ -23,6 +23,7 @@ converts the exact result to a float once, at the end. Rules of the written numb
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -137,8 +138,11 @@ def _exact(s: str) -> Decimal | None:
     return d.to_integral_value() if d == d.to_integral_value() else d
 
 
+@functools.lru_cache(maxsize=8192)
 def read_numeral(s: str) -> Numeral | None:
     """A numeral with its approximate range form (``三五百``, ``四五千``), or ``None``.
+
+    Cached: the same short numerals (一, 两, 十) recur on every page.
 
     >>> n = read_numeral("三五百")
     >>> (int(n.value), int(n.value_max), n.approx)

@@ -236,3 +236,25 @@ def test_property_panel_never_raises_and_slices_back(text: str, year: int | None
     for r in rows:
         assert text[r["start"] : r["end"]] == r["raw"]
         assert (r["value"] is None) == (r["status"] == "no_number")
+
+
+def test_target_vs_outcome_and_chart() -> None:
+    rows = []
+    for place, year, target, achieved in (("甲省", 2025, 5.0, 5.2), ("甲省", 2026, 5.0, None),
+                                          ("乙省", 2025, 6.0, 5.5)):  # fmt: skip
+        rows.append({"doc_id": f"{place}{year}", "place": place, "year": year,
+                     "indicator": "gdp_growth", "stance": "target", "period": year,
+                     "value": target, "value_max": None, "qualifier": "approx"})  # fmt: skip
+        if achieved is not None:  # reported in the next year's report
+            rows.append({"doc_id": f"{place}{year + 1}", "place": place, "year": year + 1,
+                         "indicator": "gdp_growth", "stance": "achieved", "period": year,
+                         "value": achieved, "value_max": None, "qualifier": "exact"})  # fmt: skip
+    panel = pd.DataFrame(rows)
+    pairs = ind.target_vs_outcome(panel)
+    assert pairs[["place", "period", "target", "achieved"]].fillna(-1).values.tolist() == [
+        ["乙省", 2025, 6.0, 5.5], ["甲省", 2025, 5.0, 5.2], ["甲省", 2026, 5.0, -1]
+    ]
+    ax = ind.target_outcome_chart(panel)
+    assert ax.get_title() == "地区生产总值增长：目标与实际"
+    assert len(ax.collections[0].get_offsets()) == 2
+    assert {t.get_text() for t in ax.texts} == {"甲省 2025", "乙省 2025"}
