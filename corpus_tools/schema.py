@@ -45,6 +45,9 @@ class Page:
     encoding: str
     record: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: 1-based lines of ``text`` the reader left out (an HTML page's lines outside its main
+    #: content); the pipeline records them in ``removed`` with rule ``html_main_content``.
+    dropped: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,7 @@ DOCUMENT_COLUMNS: tuple[str, ...] = (
     "duplicate_of",
     "meta",
     "text",
+    "line_nos",
 )
 REMOVED_COLUMNS: tuple[str, ...] = ("source", "record", "article_no", "line_no", "text", "rule")
 # A section's text is not stored: it is documents.text[start:end] (store.section_text),

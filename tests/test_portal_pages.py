@@ -28,7 +28,7 @@ RAW = HERE.parent / "data" / "raw"
 
 def _pages() -> list[tuple[str, Page]]:
     out = [(p.name, Page(source=p.name, text=_load(p).raw, encoding="utf-8")) for p in PAGES]
-    for path in sorted(RAW.iterdir()):
+    for path in [*sorted(RAW.iterdir()), *sorted((HERE / "pages").iterdir())]:
         if path.is_file() and not path.name.startswith("."):
             pages, _issues = read_page(path, source=path.name)
             out += [(f"{path.name}:{pg.record}", pg) for pg in pages]
@@ -116,3 +116,64 @@ def test_manifest_warns_when_a_page_loses_a_fifth(tmp_path: Path) -> None:
     assert manifest["summary"]["warnings"] == sum(len(e.get("warnings", ())) for e in by.values())
     sections = read_table(tmp_path / "out", "sections")
     assert "part" in sections.columns and set(sections["part"]) <= {"body", "annex", "glossary"}
+
+
+def test_html_portal_page_gives_only_the_body(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "portal.html").write_bytes((HERE / "pages" / "portal_report.html").read_bytes())
+    result = run([src], tmp_path / "out", RunConfig(workers=1, themes=False, charts=False))
+    (entry,) = result.entries
+    assert entry["html_extractor"] == "trafilatura"
+    docs = read_table(tmp_path / "out", "documents")
+    (doc,) = docs.to_dict("records")
+    assert doc["title"] == "2026年青川县人民政府工作报告"
+    assert (doc["year"], doc["doc_type"], doc["place"]) == (2026, "报告", "青川县")
+    assert doc["text"].startswith("——2026年1月12日")
+    assert doc["text"].rstrip().endswith("新增城镇就业1500人以上。")
+    for chrome in ("首页", "搜索", "下载", "分享到", "责任编辑", "相关链接", "主办单位", "ICP备"):
+        assert chrome not in doc["text"]
+    removed = read_table(tmp_path / "out", "removed")
+    html_rows = removed[removed["rule"] == "html_main_content"]
+    assert {"首页", "搜索", "相关链接"} <= set(html_rows["text"])
+    assert html_rows["line_no"].notna().all()
+
+
+# ------------------------------------------------------------------ ids and duplicates
+
+
+def test_source_does_not_depend_on_how_inputs_are_passed(tmp_path: Path) -> None:
+    from corpus_tools.pipeline import discover
+
+    d = tmp_path / "corpus" / "reports"
+    d.mkdir(parents=True)
+    for name in ("a.txt", "b.txt"):
+        (d / name).write_text("社区工作总结\n今年工作扎实。\n", encoding="utf-8")
+    one = {f.source for f in discover([d / "a.txt"])}
+    folder = {f.source for f in discover([d])}
+    files = {f.source for f in discover([d / "a.txt", d / "b.txt"])}
+    assert one == {"a.txt"} and folder == {"a.txt", "b.txt"} and files == folder
+    # the parent folder: the same file, relative to the common root
+    assert {f.source for f in discover([tmp_path / "corpus"])} == {"reports/a.txt",
+                                                                  "reports/b.txt"}
+    other = tmp_path / "corpus" / "summaries"
+    other.mkdir()
+    (other / "c.txt").write_text("社区工作总结\n今年工作扎实。\n", encoding="utf-8")
+    assert {f.source for f in discover([d, other / "c.txt"])} == {
+        "reports/a.txt", "reports/b.txt", "summaries/c.txt"}
+
+
+def test_duplicate_of_points_at_the_simplified_copy(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    import opencc
+
+    sc = _gold("portal_joined_labels.txt")
+    tc = opencc.OpenCC("s2t").convert(sc)  # a machine-converted copy
+    (src / "a_traditional.txt").write_text(tc, encoding="utf-8")  # first in run order
+    (src / "b_simplified.txt").write_text(sc, encoding="utf-8")
+    run([src], tmp_path / "out", RunConfig(workers=1, themes=False, charts=False))
+    docs = read_table(tmp_path / "out", "documents").set_index("source")
+    assert docs.loc["a_traditional.txt", "script"] == "traditional"
+    assert docs.loc["a_traditional.txt", "duplicate_of"] == "b_simplified.txt#1"
+    assert not isinstance(docs.loc["b_simplified.txt", "duplicate_of"], str)
