@@ -150,7 +150,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "section_id",
     *(n for n in _names(Metric)),
 )
-THEME_COLUMNS: tuple[str, ...] = ("theme_id", "label", "top_terms", "size")
+THEME_COLUMNS: tuple[str, ...] = ("theme_id", "label", "top_terms", "size", "stability")
 SECTION_THEME_COLUMNS: tuple[str, ...] = ("doc_id", "section_id", "theme_id", "weight")
 ERROR_COLUMNS: tuple[str, ...] = ("source", "record", "stage", "error", "message")
 

@@ -116,20 +116,36 @@ def test_kmeans_is_deterministic(corpus: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
 
 
-def test_n_themes_none_chooses_by_topic_quality(corpus: pd.DataFrame) -> None:
+def test_n_themes_none_chooses_the_most_stable_k(corpus: pd.DataFrame) -> None:
     model = ThemeModel(candidates=range(2, 7)).fit(corpus)
-    assert set(model.coherence_) == set(model.diversity_) == set(model.quality_)
-    assert set(model.quality_) == set(range(2, 7))
-    for k, q in model.quality_.items():
-        assert q == pytest.approx(model.coherence_[k] * model.diversity_[k], abs=1e-5)
-        assert 0 < model.diversity_[k] <= 1
-    best = max(model.quality_.values())
-    chosen = max(k for k, q in model.quality_.items() if q >= best - abs(best) * 0.25)
-    assert model.n_themes_ <= chosen  # components nobody uses are dropped, never empty
-    assert all(model.top_terms_) and all(size > 0 for size in model.sizes_)
-    strict = ThemeModel(candidates=range(2, 7), tolerance=0.0).fit(corpus)
-    top = max(strict.quality_, key=lambda k: (strict.quality_[k], k))
-    assert strict.n_themes_ <= top
+    sel = model.selection_
+    assert list(sel.columns) == ["k", "stability", "coherence", "diversity", "quality", "chosen"]
+    assert sel["k"].tolist() == list(range(2, 7))
+    for row in sel.itertuples():
+        assert row.quality == pytest.approx(row.coherence * row.diversity, abs=1e-5)
+        assert 0 < row.diversity <= 1 and 0 <= row.stability <= 1
+    best = sel.loc[sel["stability"].idxmax(), "k"]
+    assert sel.loc[sel["chosen"], "k"].tolist() == [best] == [3]  # three planted themes
+    # not monotone: the planted k beats both fewer and more themes
+    stab = dict(zip(sel["k"], sel["stability"], strict=True))
+    assert stab[3] > stab[2] and stab[3] > stab[6]
+    assert model.n_themes_ == 3 and all(size > 0 for size in model.sizes_)
+
+
+def test_stability_is_reported_per_theme(corpus: pd.DataFrame) -> None:
+    model = ThemeModel(n_themes=3).fit(corpus)  # a fixed k is checked against resamples too
+    table = model.themes_table()
+    assert table["stability"].between(0, 1).all() and table["stability"].min() >= 0.8
+    assert model.agreement_ == pytest.approx(table["stability"].mean(), abs=1e-3)
+    # one theme too many is split at random: the extra themes are less stable
+    over = ThemeModel(n_themes=6).fit(corpus)
+    assert min(over.stability_) < 0.8 <= min(model.stability_)
+
+
+def test_best_k_at_the_edge_warns(corpus: pd.DataFrame, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="corpus_tools.themes.model"):
+        ThemeModel(candidates=range(3, 6)).fit(corpus)
+    assert "edge of the candidates" in caplog.text
 
 
 # Three more made-up vocabularies: six planted themes in all.
@@ -201,7 +217,8 @@ def test_choice_of_k_is_deterministic() -> None:
     corpus6 = make_corpus6(seed=9)
     a = ThemeModel(random_state=3).fit(corpus6)
     b = ThemeModel(random_state=3).fit(corpus6.sample(frac=1.0, random_state=1))
-    assert a.quality_ == b.quality_ and a.n_themes_ == b.n_themes_
+    pd.testing.assert_frame_equal(a.selection_, b.selection_)
+    assert a.quality_ == b.quality_ and a.n_themes_ == b.n_themes_ == 6
     pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
 
 

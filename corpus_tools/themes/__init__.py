@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from .frequency import FREQUENCY_COLUMNS, theme_frequency
 from .lexicon import NAMED_THEME_COLUMNS, load_lexicon, score_lexicon
-from .model import ThemeModel
+from .model import ThemeModel, assign_batch, fitting_units
 from .run import run_themes
 from .units import own_text
 
