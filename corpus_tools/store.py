@@ -197,7 +197,8 @@ def _csv_splits(pf: pq.ParquetFile) -> dict[str, int]:
     import pyarrow.compute as pc
 
     longest: dict[str, int] = {}
-    names = [f.name for f in pf.schema_arrow if pa.types.is_string(f.type)]
+    names = [f.name for f in pf.schema_arrow
+             if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     if not names:
         return {}
     for batch in pf.iter_batches(batch_size=5000, columns=names):
