@@ -167,7 +167,7 @@ def number_format(values: Any, *, share: bool = False) -> str:
     """One format for every number of a chart, from the largest value drawn.
 
     >>> number_format([0.681, 3.05]), number_format([12.5, 3.0]), number_format([0.5], share=True)
-    ('{:.2f}', '{:.0f}', '{:.0%}')
+    ('{:.1f}', '{:.0f}', '{:.0%}')
     """
     if share:
         return "{:.0%}"

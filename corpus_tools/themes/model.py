@@ -142,7 +142,7 @@ class ThemeModel:
     >>> df = pd.DataFrame(rows, columns=["doc_id", "section_id", "text"])
     >>> model = ThemeModel(n_themes=2, min_chars=0).fit(df)
     >>> sorted(model.labels_)
-    ['卫生死角·垃圾分类·背街小巷', '困难群众·志愿服务队·慰问金']
+    ['卫生死角·垃圾分类·环境卫生', '困难群众·志愿服务队·慰问金']
     >>> model.assign(df)["theme_id"].tolist() == model.assign(df)["theme_id"].tolist()
     True
     """
