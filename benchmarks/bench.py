@@ -5,8 +5,8 @@ Usage::
     python benchmarks/bench.py ../shared/corpus [--big-gb 1.0] [--out benchmarks/RESULTS.md]
 
 Measures, on one core, MB/s of every per-page stage over the corpus (UTF-8 bytes of the
-stage's input), of the peers a researcher would otherwise use (opencc-python-reimplemented
-t2s, jieba ``lcut``, JioNLP ``clean_text`` + ``extract_money``), then the whole pipeline
+stage's input), of the peers a researcher would otherwise use (OpenCC t2s
+itself, jieba ``lcut``, JioNLP ``clean_text`` + ``extract_money``), then the whole pipeline
 (``corpus_tools.pipeline.run``, themes off) with 1 and 2 workers on the corpus and on a
 corpus of about ``--big-gb`` GB made by repeating it, with peak RSS. Not a test: numbers
 depend on the machine, so they are written down with the machine and the command.
@@ -119,8 +119,8 @@ def stage_rows(files: list[tuple[str, str]]) -> list[tuple[str, str, float, floa
     jieba.setLogLevel(60)
     jieba.initialize()
     t2s = opencc.OpenCC("t2s")
-    add("peer: opencc-python-reimplemented t2s", "raw simplified pages", t2s.convert, simplified)
-    add("peer: opencc-python-reimplemented t2s", "raw traditional pages", t2s.convert,
+    add("peer: OpenCC t2s (C++ binding)", "raw simplified pages", t2s.convert, simplified)
+    add("peer: OpenCC t2s (C++ binding)", "raw traditional pages", t2s.convert,
         traditional)
     add("peer: jieba.lcut", "documents", jieba.lcut, docs)
     try:

@@ -26,6 +26,7 @@ from .errors import (
     ConfigError,
     CorpusToolsError,
     EmptyInputError,
+    IncompleteRunError,
     InputError,
     ResourceError,
     SchemaError,
@@ -38,7 +39,7 @@ from .normalize import count_placeholders, detect_script, normalize_text
 from .pipeline import run
 from .schema import Article, Metric, Page, RemovedLine, Section, Stripped
 from .sections import SectionIndex, section_at, split_sections
-from .store import read_table
+from .store import read_table, section_text
 from .themes import ThemeModel, run_themes, score_lexicon, theme_frequency
 from .tokens import tokenize
 
@@ -47,6 +48,7 @@ __all__ = [
     "ConfigError",
     "CorpusToolsError",
     "EmptyInputError",
+    "IncompleteRunError",
     "InputError",
     "Metric",
     "Page",
@@ -70,6 +72,7 @@ __all__ = [
     "normalize_text",
     "read_page",
     "read_table",
+    "section_text",
     "remove_repeated_blocks",
     "run",
     "run_themes",

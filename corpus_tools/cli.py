@@ -3,19 +3,25 @@
 ``corpus-tools run [INPUT ...] [--out DIR]`` processes pages into tables;
 ``corpus-tools themes`` and ``corpus-tools charts`` redo the corpus-level steps on tables
 that a run already wrote, with other settings.
+
+Exit codes: 0 when the run finished (pages that failed are entries of the manifest, with
+their reasons); 1 when it stopped on an error (``--strict``) or some of the inputs named
+do not exist (the others were processed); 2 when it could not start: no input exists,
+``--out`` is a file, a setting or the ``--lexicon`` is invalid.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT, RunConfig, load_config
-from .errors import CorpusToolsError
+from .errors import ConfigError, CorpusToolsError
 
 __all__ = ["main", "parse_args"]
 
@@ -127,19 +133,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in draw_charts(Path(args.out)):
                 print(path)
             return 0
+    except _UsageError as exc:
+        print(f"corpus-tools: error: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"corpus-tools: error: {exc}", file=sys.stderr)
+        return 2
     except CorpusToolsError as exc:
         print(f"corpus-tools: error: {exc}", file=sys.stderr)
         return 1
-    except FileNotFoundError as exc:
+    except OSError as exc:  # an output folder that cannot be written, a missing table
         print(f"corpus-tools: error: {exc}", file=sys.stderr)
         return 1
     return 2  # pragma: no cover - argparse requires a command
+
+
+class _UsageError(Exception):
+    """The command cannot start: nothing to read, or an output path that is a file."""
+
+
+def _check_paths(args: argparse.Namespace) -> list[str]:
+    """Raise :class:`_UsageError` when no input exists or ``--out`` is not a folder;
+    return the inputs that do not exist (when others do)."""
+    missing = [i for i in args.inputs if not os.path.lexists(i)]
+    if missing and len(missing) == len(args.inputs):
+        raise _UsageError(
+            f"no such file or folder: {', '.join(missing)} (give pages or folders of pages)")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"--out {args.out} is a file, not a folder: give a folder")
+    return missing
 
 
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import run
 
     config = _config(args)
+    missing = _check_paths(args)
     show = not args.quiet and sys.stderr.isatty()
     result = run(args.inputs, args.out, config, progress=show)
     s = result.manifest["summary"]
@@ -153,9 +183,17 @@ def _run(args: argparse.Namespace) -> int:
         for e in result.entries:
             if e["status"] != "ok":
                 print(f"  {e['status']}: {e['source']}: {e['reason']}")
+            for warning in e.get("warnings", ()):
+                print(f"  warning: {e['source']}: {warning}")
+            if e.get("repaired"):
+                print(f"  redone: {e['source']}: {e['repaired']}")
         for name, step in result.manifest["steps"].items():
             if step.get("status") != "ok":
                 print(f"  {name} step failed: {step.get('reason')}")
+    if missing:
+        print(f"corpus-tools: error: no such file or folder: {', '.join(missing)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -72,6 +72,8 @@ class RunConfig:
     charts: bool = True
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            _check_type(f.name, f.type, getattr(self, f.name))
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.theme_method not in THEME_METHODS:
@@ -110,6 +112,35 @@ class RunConfig:
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
+
+
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "str": ((str,), "a string"),
+    "int": ((int,), "an integer"),
+    "float": ((int, float), "a number"),
+    "bool": ((bool,), "true or false"),
+}
+
+
+def _check_type(name: str, annotation: Any, value: Any) -> None:
+    """Raise ConfigError unless *value* fits the field's annotation (``int | None`` …).
+
+    ``True`` is not an integer here, and a number is not a string: TOML and keyword
+    arguments are checked alike, so a wrong type fails at once with the setting's name.
+    """
+    kinds = [k.strip() for k in str(annotation).split("|")]
+    if value is None and "None" in kinds:
+        return
+    wanted = [_KINDS[k] for k in kinds if k in _KINDS]
+    if not wanted:  # pragma: no cover - a field of another type: nothing to check
+        return
+    for types, _ in wanted:
+        if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
+            return
+    what = " or ".join(label for _, label in wanted)
+    if "None" in kinds:
+        what += " (or left out)"
+    raise ConfigError(f"{name} must be {what}, got {value!r}")
 
 
 DEFAULT = RunConfig()

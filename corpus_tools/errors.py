@@ -20,12 +20,21 @@ class EmptyInputError(InputError):
     """The input holds no text at all (0 bytes, whitespace only, no visible text)."""
 
 
+class NotRegularFileError(InputError):
+    """The path is a named pipe, socket, device or folder: it is never opened for reading."""
+
+
 class ResourceError(CorpusToolsError):
     """A rule file shipped with (or passed to) the toolkit is missing, empty or broken."""
 
 
 class SchemaError(CorpusToolsError):
     """A table does not have the columns a step needs."""
+
+
+class IncompleteRunError(CorpusToolsError):
+    """An output folder's tables are being replaced by a run (or a run was killed doing
+    so): they may come from two runs."""
 
 
 class ConfigError(CorpusToolsError, ValueError):

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import functools
 import io as _io
 import json
+import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
@@ -33,15 +36,50 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from .errors import EmptyInputError, InputError
+from .errors import EmptyInputError, InputError, NotRegularFileError
 from .schema import Page
 
-__all__ = ["Issue", "decode_bytes", "html_to_text", "read_page"]
+__all__ = [
+    "Issue",
+    "NotRegularFileError",
+    "decode_bytes",
+    "html_main_content",
+    "html_to_text",
+    "read_page",
+    "read_regular_file",
+]
 
 #: A per-record problem: ``(record, reason)``; *record* is 0-based.
 Issue = tuple[int, str]
 
 # ============================================================================ reading pages
+
+_FILE_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISDIR, "a folder"))
+
+
+def read_regular_file(path: str | Path, *, limit: int | None = None) -> bytes:
+    """The bytes of *path* (at most *limit*), which must be a regular file.
+
+    Opened without blocking and checked on the open descriptor, so a named pipe (which
+    would wait for a writer forever), a device or a socket is never read: it raises
+    :class:`~corpus_tools.errors.NotRegularFileError`. Other failures raise ``OSError``.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except IsADirectoryError:
+        raise NotRegularFileError("not a regular file (a folder); never opened") from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a file")
+            raise NotRegularFileError(f"not a regular file ({kind}); never opened")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return fh.read() if limit is None else fh.read(limit)
+
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -306,6 +344,72 @@ def html_to_text(html: str) -> tuple[str, str]:
     return text, title
 
 
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def html_main_content(html: str, visible: str) -> tuple[tuple[int, ...], dict[str, str]]:
+    """Which lines of *visible* (:func:`html_to_text` of *html*) lie outside the page's
+    main content, by trafilatura, and the metadata it reads (``title``, ``date``,
+    ``site_name``) plus ``extractor``: ``trafilatura``, or ``fallback: <why>`` when it is
+    not installed, fails or finds no main text (then no line is left out).
+
+    A visible line is main content when its text (spaces aside) occurs in trafilatura's
+    main text, read in order; the line that repeats the extracted title above it stays
+    too, so the title heads the document.
+
+    >>> page = ("<html><body><div class='nav'><a>首页</a> <a>政务公开</a></div><article>"
+    ...         "<h1>社区工作总结</h1>" + "<p>今年社区工作扎实有效，居民满意度明显提升，"
+    ...         "全年开展志愿服务活动46场。</p>" * 3 + "</article>"
+    ...         "<div class='footer'>主办单位：某某社区居委会</div></body></html>")
+    >>> visible, _ = html_to_text(page)
+    >>> dropped, meta = html_main_content(page, visible)
+    >>> [visible.split("\\n")[i - 1] for i in dropped], meta["extractor"]
+    (['首页 政务公开', '主办单位：某某社区居委会'], 'trafilatura')
+    """
+    try:
+        import trafilatura
+    except ImportError:  # pragma: no cover - a dependency
+        return (), {"extractor": "fallback: trafilatura is not installed"}
+    try:
+        doc = trafilatura.bare_extraction(
+            html, with_metadata=True, include_comments=False, include_tables=True,
+            include_images=False, deduplicate=False,
+        )
+    except Exception as exc:  # a page trafilatura cannot parse is read whole
+        return (), {"extractor": f"fallback: trafilatura failed ({type(exc).__name__})"}
+    main = _squash(getattr(doc, "text", "") or "") if doc is not None else ""
+    if not main:
+        return (), {"extractor": "fallback: trafilatura found no main text"}
+    meta = {"extractor": "trafilatura"}
+    for key, attr in (("title", "title"), ("date", "date"), ("site_name", "sitename")):
+        value = getattr(doc, attr, None)
+        if value:
+            meta[key] = str(value)
+    title = _squash(meta.get("title", ""))
+    lines = visible.split("\n")
+    kept: set[int] = set()
+    pos = 0
+    for i, line in enumerate(lines):
+        key = _squash(line)
+        if not key:
+            continue
+        at = main.find(key, pos)
+        if at >= 0:
+            kept.add(i)
+            pos = at + len(key)
+    if not kept:
+        return (), {**meta, "extractor": "fallback: no visible line is in the main text"}
+    first = min(kept)
+    if title:  # the title line above the main text heads the document
+        for i in range(first - 1, -1, -1):
+            if _squash(lines[i]) == title:
+                kept.add(i)
+                break
+    dropped = tuple(i + 1 for i, line in enumerate(lines) if i not in kept and line.strip())
+    return dropped, meta
+
+
 _META_CHARSET_RE = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]{2,20})""", re.IGNORECASE
 )
@@ -482,9 +586,42 @@ def _read_docx(data: bytes) -> str:
 
 _TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 _HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
+#: Suffixes read as HTML (main content by trafilatura).
+HTML_SUFFIXES = _HTML_SUFFIXES
 _RECORD_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".tsv"})
 #: Suffixes read_page knows; any other file is read as plain text.
 PAGE_SUFFIXES = _TEXT_SUFFIXES | _HTML_SUFFIXES | _RECORD_SUFFIXES | {".docx"}
+
+
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: Any, count: list[int]) -> Any:
+    if isinstance(value, str):
+        if _SURROGATE_RE.search(value) is None:
+            return value
+        new, n = _SURROGATE_RE.subn("\ufffd", value)
+        count[0] += n
+        return new
+    if isinstance(value, dict):
+        return {_replace_surrogates(k, count): _replace_surrogates(v, count)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(v, count) for v in value]
+    return value
+
+
+def _without_surrogates(pages: list[Page], report: dict[str, Any] | None) -> list[Page]:
+    """JSON may escape lone surrogates (``"\\ud800"``: half of a cut-off emoji), which no
+    UTF-8 table can hold: each becomes U+FFFD, counted in ``report["surrogates"]``."""
+    count = [0]
+    out = [p if _SURROGATE_RE.search(p.text) is None and not p.meta else
+           dataclasses.replace(p, text=_replace_surrogates(p.text, count),
+                               meta=_replace_surrogates(p.meta, count))
+           for p in pages]
+    if count[0] and report is not None:
+        report["surrogates"] = report.get("surrogates", 0) + count[0]
+    return out
 
 
 def read_page(
@@ -494,6 +631,7 @@ def read_page(
     text_column: str = "text",
     encoding: str | None = None,
     source: str | None = None,
+    report: dict[str, Any] | None = None,
 ) -> tuple[list[Page], list[Issue]]:
     """Read one file into pages; return ``(pages, issues)``.
 
@@ -506,8 +644,12 @@ def read_page(
     ``(record, reason)``. An HTML page's ``<title>`` goes to ``meta["title"]``.
 
     Raises :class:`~corpus_tools.errors.InputError`, with a short reason, when the whole
-    file cannot be read: unreadable, empty (0 bytes or whitespace only), binary, not
-    decodable, or a CSV without the text column.
+    file cannot be read: unreadable, not a regular file (a named pipe is never opened),
+    empty (0 bytes or whitespace only), binary, not decodable, or a CSV without the text
+    column.
+
+    What was repaired on the way goes into *report* (a dict, when given), so that it can
+    be recorded: ``surrogates`` (lone surrogates of JSON replaced with U+FFFD).
     """
     path = Path(path)
     if source is None:
@@ -516,7 +658,7 @@ def read_page(
         except ValueError:  # not under root
             source = path.as_posix()
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path)
     except OSError as exc:
         raise InputError(f"unreadable: {exc.strerror or exc}") from exc
     if not data:
@@ -532,16 +674,17 @@ def read_page(
         text, title = html_to_text(raw)
         if not text.strip():
             raise EmptyInputError("empty file (no visible text)")
-        return [
-            Page(source=source, text=text, encoding=name, meta={"title": title} if title else {})
-        ], []
+        dropped, meta = html_main_content(raw, text)
+        if title and "title" not in meta:
+            meta["title"] = title
+        return [Page(source=source, text=text, encoding=name, meta=meta, dropped=dropped)], []
     text, name = decode_bytes(data, encoding=encoding)
     if not text.strip():
         raise EmptyInputError("empty file (whitespace only)")
-    if suffix in (".jsonl", ".ndjson"):
-        return _read_jsonl(text, source, name, text_column)
-    if suffix == ".json":
-        return _read_json(text, source, name, text_column)
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        read = _read_json if suffix == ".json" else _read_jsonl
+        pages, issues = read(text, source, name, text_column)
+        return _without_surrogates(pages, report), issues
     if suffix in (".csv", ".tsv"):
         return _read_csv(text, source, name, text_column, "\t" if suffix == ".tsv" else ",")
     return [Page(source=source, text=text, encoding=name)], []

@@ -22,13 +22,15 @@ Each step only ever sees what the steps before it produced, and no step creates 
 an earlier one (a new □ can, for the placeholder step itself, which repeats until stable),
 which is what makes the whole idempotent.
 
-Speed: text that is already simplified never meets the pure-Python t2s converter. A page
-is converted whole only when :func:`detect_script` calls it traditional; otherwise only the
-lines holding a character that is traditional-only (never written in simplified text, a set
-derived from OpenCC's own dictionaries) are converted. OpenCC splits its input at spaces
-and punctuation before matching phrases, so converting a line alone gives the same result
-as converting the page. Every other step is a precompiled regex whose first character is a
-character class, so the regex engine skips quickly over text with nothing to fix.
+Speed: t2s is OpenCC's own C++ converter (the ``opencc`` package; about 35 MB/s on one
+core), and text that is already simplified never meets it. A page is converted whole only
+when :func:`detect_script` calls it traditional; otherwise only the lines holding a
+character that is traditional-only (never written in simplified text; the set, in
+``resources/script_chars.tsv``, is derived from OpenCC's dictionaries by
+``tools/make_script_chars.py``) are converted. No dictionary entry holds a line break, so
+converting a line alone gives the same result as converting the page. Every other step
+is a precompiled regex whose first character is a character class, so the regex engine
+skips quickly over text with nothing to fix.
 
 >>> normalize_text("壹是統壹部署，進壹步關註誌願服務")
 '一是统一部署，进一步关注志愿服务'
@@ -42,6 +44,7 @@ character class, so the regex engine skips quickly over text with nothing to fix
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import re
@@ -221,43 +224,55 @@ def _unmask_urls(text: str, mask: str, found: list[str]) -> str:
 # ----------------------------------------------------------------------------- 3. script
 
 
-def _opencc_dictionary(name: str) -> dict[str, list[str]]:
-    import opencc
+def _opencc():
+    """The ``opencc`` module of the C++ binding (OpenCC's own converter)."""
+    try:
+        import opencc
+    except ModuleNotFoundError as exc:  # pragma: no cover - opencc is a dependency
+        raise ResourceError("OpenCC is missing: pip install opencc") from exc
+    if not hasattr(opencc, "clib") and not os.path.isdir(
+            os.path.join(os.path.dirname(opencc.__file__), "clib")):
+        # opencc-python-reimplemented installs the same import name (and 30x slower).
+        raise ResourceError(
+            f"{opencc.__file__} is not OpenCC's C++ binding (opencc-python-reimplemented?): "
+            "pip uninstall -y opencc opencc-python-reimplemented && pip install opencc")
+    return opencc
 
-    path = os.path.join(os.path.dirname(opencc.__file__), "dictionary", name)
-    table: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            key, _, value = line.rstrip("\n").partition("\t")
-            if key and value:
-                table[key] = value.split(" ")
-    return table
+
+@functools.cache
+def t2s_characters() -> dict[str, str]:
+    """What OpenCC's t2s makes of each CJK character (BMP) it changes, on its own.
+
+    Asked of the converter itself (one call, about 10 ms): a character alone can match no
+    phrase, so this is the character table, with OpenCC's folding of CJK compatibility
+    ideographs. :func:`corpus_tools.boilerplate.fold_text` folds with it.
+    """
+    chars = [chr(cp) for lo, hi in ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+             for cp in range(lo, hi + 1)]
+    converted = _t2s()("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):  # pragma: no cover - a converter that drops lines
+        raise ResourceError("OpenCC t2s changed the number of lines of the character table")
+    return {c: t for c, t in zip(chars, converted, strict=True) if c != t and len(t) == 1}
 
 
 @functools.cache
 def _script_charsets() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """``(traditional_only, simplified_only)`` character classes from OpenCC's data.
+    """``(traditional_only, simplified_only)`` character classes, from
+    ``resources/script_chars.tsv``.
 
-    A character is traditional-only when t2s maps it to something else and it is neither
-    an output of t2s nor a simplified character in its own right (so 著, 乾, 於 are not),
-    which also means t2s output never holds one. Simplified-only characters are those s2t
-    changes that t2s does not know and no s2t mapping produces.
+    The sets are derived from OpenCC's text dictionaries (which the C++ binding ships only
+    compiled) by ``tools/make_script_chars.py``: a character is traditional-only when t2s
+    maps it to something else and it is neither an output of t2s nor a simplified character
+    in its own right (so 著, 乾, 於 are not), which also means t2s output never holds one.
+    Simplified-only characters are those s2t changes that t2s does not know and no s2t
+    mapping produces.
     """
-    ts_chars = _opencc_dictionary("TSCharacters.txt")
-    ts_phrases = _opencc_dictionary("TSPhrases.txt")
-    st_chars = _opencc_dictionary("STCharacters.txt")
-    t2s_outputs: set[str] = set()
-    for table in (ts_chars, ts_phrases):
-        for values in table.values():
-            t2s_outputs.update(values[0])
-    traditional = {k for k, v in ts_chars.items() if len(k) == 1 and v[0] != k}
-    traditional -= t2s_outputs | set(st_chars)
-    s2t_outputs: set[str] = set()
-    for values in st_chars.values():
-        for v in values:
-            s2t_outputs.update(v)
-    simplified = {k for k, v in st_chars.items() if len(k) == 1 and v[0] != k}
-    simplified -= set(ts_chars) | s2t_outputs
+    rows = {row["id"]: row["chars"] for row in load_tsv("script_chars.tsv",
+                                                        required=("id", "chars"))}
+    try:
+        traditional, simplified = set(rows["traditional_only"]), set(rows["simplified_only"])
+    except KeyError as exc:
+        raise ResourceError(f"script_chars.tsv: no row {exc}") from exc
 
     def char_class(chars: set[str]) -> re.Pattern[str]:
         # The regex engine tests a class of BMP characters against a bitmap, but falls
@@ -291,18 +306,37 @@ def _char_class(pattern: re.Pattern[str], text: str) -> re.Pattern[str]:
 
 @functools.cache
 def _t2s() -> Callable[[str], str]:
-    import opencc
-
-    return opencc.OpenCC("t2s").convert
+    return _opencc().OpenCC("t2s").convert
 
 
-def _script_counts(text: str) -> tuple[int, int]:
+def _count(pattern: re.Pattern[str], text: str, cap: int) -> int:
+    """Matches of *pattern* in *text*, counted up to *cap* (``cap`` means "at least")."""
+    return sum(1 for _ in itertools.islice(pattern.finditer(text), cap))
+
+
+def _script_of(text: str) -> Script:
+    """:func:`_classify` of the text's counts, counting no further than the answer needs.
+
+    The answer is a ratio test (traditional when ``n_t >= 9 n_s``, simplified when
+    ``9 n_t <= n_s``), so once one count is known exactly the other need only be counted
+    up to nine times it: a traditional page with a handful of simplified-only characters is
+    decided after a few hundred matches, not the tens of thousands a full count makes.
+    """
     traditional, simplified = _script_charsets()
     if not _has_astral(text):
         traditional, simplified = _bmp_only(traditional), _bmp_only(simplified)
     if not traditional.search(text):
-        return 0, 0
-    return len(traditional.findall(text)), len(simplified.findall(text))
+        return "simplified"
+    cap = 256
+    while True:
+        n_t, n_s = _count(traditional, text, cap), _count(simplified, text, cap)
+        if n_t < cap and n_s < cap:
+            return _classify(n_t, n_s)
+        if n_s < cap and 9 * n_s <= cap:  # n_t >= cap >= 9 n_s
+            return "traditional"
+        if n_t < cap and 9 * n_t <= cap:  # n_s >= cap >= 9 n_t
+            return "simplified"
+        cap *= 8
 
 
 def _classify(n_traditional: int, n_simplified: int) -> Script:
@@ -331,7 +365,7 @@ def detect_script(text: str) -> Script:
     'mixed'
     """
     text = require_str(text)
-    return _classify(*_script_counts(text))
+    return _script_of(text)
 
 
 def _to_simplified(text: str) -> str:
@@ -340,7 +374,7 @@ def _to_simplified(text: str) -> str:
     if match is None:
         return text
     convert = _t2s()
-    if _classify(*_script_counts(text)) == "traditional":
+    if _script_of(text) == "traditional":
         return convert(text)
     # Simplified or mixed: convert only the lines that hold a traditional-only character.
     parts: list[str] = []

@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +34,8 @@ from typing import Any
 
 from . import __version__, store
 from .config import DEFAULT, RunConfig
-from .errors import CorpusToolsError, EmptyInputError, InputError
-from .io import PAGE_SUFFIXES
+from .errors import ConfigError, CorpusToolsError, EmptyInputError, InputError
+from .io import HTML_SUFFIXES, PAGE_SUFFIXES
 from .schema import Page, as_row
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "InputFile",
     "RunResult",
     "discover",
+    "escape_name",
+    "unescape_name",
     "make_doc_id",
     "process_file",
     "process_page",
@@ -78,46 +81,167 @@ class RunResult:
 # --------------------------------------------------------------------------- inputs
 
 
-def discover(inputs: Sequence[str | Path]) -> list[InputFile]:
+_NON_REGULAR = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _not_regular(path: Path) -> str | None:
+    """Why *path* (followed if a link) is not a regular file we may open, or ``None``.
+
+    Opening a named pipe blocks until a writer comes, a device may never end: such files
+    are never opened.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _NON_REGULAR if test(mode)), "not a file")
+    return f"skipped: not a regular file ({kind}); never opened"
+
+
+def escape_name(name: str) -> str:
+    """A file name as text that always encodes to UTF-8, losslessly.
+
+    ``os`` hands undecodable bytes of a file name (a GBK name from a Windows archive) over
+    as lone surrogates, which no table or JSON file can hold. A name holding one (or a
+    backslash) has each byte that is not UTF-8 written ``\\xNN`` and each backslash
+    doubled, so the escape can be undone; any other name is returned as it is.
+
+    >>> escape_name("社区.txt")
+    '社区.txt'
+    >>> escape_name(b"\\xc9\\xe7\\xc7\\xf8.txt".decode("utf-8", "surrogateescape"))
+    '\\\\xc9\\\\xe7\\\\xc7\\\\xf8.txt'
+    """
+    if "\\" not in name and not _SURROGATE_RE.search(name):
+        return name
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no OS name decodes to
+        raw = name.encode("utf-8", "surrogatepass")
+    raw = raw.replace(b"\\", b"\\\\")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+_ESCAPE_RE = re.compile(r"\\(\\|x[0-9a-f]{2})")
+
+
+def unescape_name(name: str) -> bytes:
+    """The bytes of the file name that :func:`escape_name` wrote as *name*.
+
+    >>> unescape_name(escape_name(os.fsdecode(b"\\xc9\\xe7\\\\.txt")))
+    b'\\xc9\\xe7\\\\.txt'
+    """
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE_RE.finditer(name):
+        out += name[pos:m.start()].encode("utf-8")
+        out += b"\\" if m.group(1) == "\\" else bytes((int(m.group(1)[1:], 16),))
+        pos = m.end()
+    return bytes(out + name[pos:].encode("utf-8"))
+
+
+def is_output_folder(folder: Path) -> bool:
+    """Whether *folder* holds the outputs of a corpus-tools run (``.parts`` or a manifest)."""
+    if (folder / ".parts").is_dir():
+        return True
+    try:
+        with open(folder / "manifest.json", "rb") as fh:
+            return b'"toolkit": "corpus_tools"' in fh.read(512)
+    except OSError:
+        return False
+
+
+_OUTPUT_FOLDER = ("skipped: output folder of a corpus-tools run (it holds a manifest or "
+                  ".parts); never read as input")
+
+
+def discover(inputs: Sequence[str | Path], *,
+             exclude: Sequence[str | Path] = ()) -> list[InputFile]:
     """Every file under *inputs*, in a stable order, each with its ``source`` name.
 
-    ``source`` is the path relative to the input folder (with several inputs, prefixed by
-    the folder's name). Symlinked folders are not followed (a link loop cannot trap the
-    walk); they are listed as skipped so that nothing goes unaccounted for.
+    ``source`` is the path relative to the common root of the inputs (a folder given, or
+    the folder of a file given; with several inputs, the folder they all lie in), so a
+    file, its folder or several of its siblings give the file the same ``source`` and
+    ``doc_id``; escaped by :func:`escape_name` when the name is not UTF-8.
+    Nothing goes unaccounted for: symlinked folders are not followed (a link loop cannot
+    trap the walk) and are listed as skipped; named pipes, sockets and devices are
+    skipped unopened; a folder that cannot be listed is a failed entry; the folders in
+    *exclude* (a run's ``OUT``) and any folder holding a corpus-tools run's outputs are
+    skipped entries, never inputs. A path that does not exist is a failed entry.
     """
     found: list[InputFile] = []
-    several = len(inputs) > 1
+    common = _common_root(inputs)
+    excluded = {Path(p).resolve() for p in exclude}
+
+    def is_excluded(p: Path) -> bool:
+        return p.resolve() in excluded or is_output_folder(p)
+
     for item in inputs:
         root = Path(item)
-        prefix = f"{root.name}/" if several else ""
-        if root.is_file():
-            found.append(InputFile(str(root), prefix + root.name if several else root.name))
+        prefix = _prefix(root, common)
+        label = escape_name(str(item))
+        if root.is_dir():
+            if is_excluded(root) or any(p in excluded for p in root.resolve().parents):
+                found.append(InputFile(str(root), prefix.rstrip("/") or label, _OUTPUT_FOLDER))
+                continue
+        elif root.is_file():
+            name = escape_name(root.name)
+            found.append(InputFile(str(root), prefix + name))
             continue
-        if not root.is_dir():
-            found.append(InputFile(str(root), str(item), "unreadable: no such file or folder"))
+        elif os.path.lexists(root):
+            reason = _not_regular(root) or "unreadable: broken or looping symbolic link"
+            name = escape_name(root.name)
+            found.append(InputFile(str(root), prefix + name, reason))
             continue
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        else:
+            found.append(InputFile(str(root), label, "unreadable: no such file or folder"))
+            continue
+
+        def walk_error(exc: OSError, root: Path = root, prefix: str = prefix) -> None:
+            where = Path(exc.filename) if exc.filename else root
+            try:
+                rel = where.relative_to(root).as_posix()
+            except ValueError:
+                rel = where.as_posix()
+            source = prefix + escape_name(rel) if rel != "." else (prefix.rstrip("/")
+                                                                    or escape_name(str(root)))
+            found.append(InputFile(str(where), source,
+                                   f"unreadable: folder cannot be listed: {exc.strerror or exc}"))
+
+        for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error,
+                                                    followlinks=False):
             dirnames.sort()
             base = Path(dirpath)
-            for d in list(dirnames):
+            keep = []
+            for d in dirnames:
+                rel = prefix + escape_name((base / d).relative_to(root).as_posix())
                 if (base / d).is_symlink():
-                    rel = (base / d).relative_to(root).as_posix()
-                    found.append(InputFile(str(base / d), prefix + rel,
+                    found.append(InputFile(str(base / d), rel,
                                            "skipped: symlinked folder not followed"))
-            dirnames[:] = [d for d in dirnames if not (base / d).is_symlink()
-                           and not d.startswith(".")]
+                elif d.startswith("."):
+                    continue
+                elif is_excluded(base / d):
+                    found.append(InputFile(str(base / d), rel, _OUTPUT_FOLDER))
+                else:
+                    keep.append(d)
+            dirnames[:] = keep
             for name in sorted(filenames):
                 p = base / name
-                rel = prefix + p.relative_to(root).as_posix()
+                rel = prefix + escape_name(p.relative_to(root).as_posix())
                 if p.is_symlink() and not p.exists():
                     found.append(InputFile(str(p), rel,
                                            "unreadable: broken or looping symbolic link"))
+                elif (problem := _not_regular(p)) is not None:
+                    found.append(InputFile(str(p), rel, problem))
                 elif name.startswith("."):
                     found.append(InputFile(str(p), rel, "skipped: hidden file"))
                 elif p.suffix.lower() not in SUPPORTED_SUFFIXES:
                     found.append(InputFile(
                         str(p), rel,
-                        f"skipped: unsupported file type {p.suffix or '(none)'!r}; "
+                        f"skipped: unsupported file type {escape_name(p.suffix) or '(none)'!r}; "
                         f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"))
                 else:
                     found.append(InputFile(str(p), rel))
@@ -128,6 +252,28 @@ def discover(inputs: Sequence[str | Path]) -> list[InputFile]:
         seen[f.source] = n + 1
         unique.append(f if n == 0 else InputFile(f.path, f"{f.source}~{n}", f.problem))
     return unique
+
+
+def _common_root(inputs: Sequence[str | Path]) -> str | None:
+    """The folder all *inputs* lie in (a folder given counts as itself, a file as its
+    folder); None when they share none (different drives)."""
+    bases = []
+    for item in inputs:
+        p = Path(item)
+        bases.append(os.path.abspath(p if p.is_dir() else p.parent))
+    try:
+        return os.path.commonpath(bases) if bases else None
+    except ValueError:
+        return None
+
+
+def _prefix(root: Path, common: str | None) -> str:
+    """What stands before the names found under *root*: its folder relative to *common*."""
+    base = os.path.abspath(root if root.is_dir() else root.parent)
+    if common is None:
+        return f"{escape_name(Path(base).name)}/"
+    rel = Path(os.path.relpath(base, common)).as_posix()
+    return "" if rel == "." else f"{escape_name(rel)}/"
 
 
 def make_doc_id(source: str, record: int | None, article_no: int) -> str:
@@ -225,7 +371,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     from .articles import page_preamble, split_articles
     from .boilerplate import strip_boilerplate
     from .dedup import minhash_signature, remove_repeated_blocks
-    from .metadata import extract_metadata
+    from .metadata import document_title, extract_metadata
     from .metrics import extract_metrics
     from .normalize import count_placeholders, detect_script, normalize_text
     from .schema import Article, Stripped
@@ -235,9 +381,17 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     src, rec = page.source, page.record
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in store.PART_TABLES}
 
-    script = err.call("script", detect_script, page.text, default="unknown")
-    stripped = err.call("boilerplate", strip_boilerplate, page.text,
-                        default=Stripped(page.text, ()))
+    raw = page.text
+    if page.dropped:  # lines the reader left out (HTML outside the main content)
+        lines = raw.split("\n")
+        for no in page.dropped:
+            out["removed"].append({"source": src, "record": rec, "article_no": None,
+                                   "line_no": no, "text": lines[no - 1].rstrip("\r"),
+                                   "rule": "html_main_content"})
+            lines[no - 1] = ""
+        raw = "\n".join(lines)
+    script = err.call("script", detect_script, raw, default="unknown")
+    stripped = err.call("boilerplate", strip_boilerplate, raw, default=Stripped(raw, ()))
     for r in stripped.removed:
         out["removed"].append(as_row(r, source=src, record=rec, article_no=None))
     text = err.call("normalize", normalize_text, stripped.text, default=None)
@@ -248,7 +402,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     if articles is None:
         articles = [Article(1, "", text, 0, len(text))] if text.strip() else []
     meta_json = json.dumps(page.meta, ensure_ascii=False, default=str) if page.meta else None
-    raw_lines = _RawLines(page.text, {r.line_no for r in stripped.removed}, text, normalize_text)
+    raw_lines = _RawLines(raw, {r.line_no for r in stripped.removed}, text, normalize_text)
 
     # Nothing real is lost: what stands above the first article is recorded as removed.
     preamble = err.call("articles", page_preamble, text, articles, default="") or ""
@@ -270,10 +424,11 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
             out["removed"].append({"source": src, "record": rec, "article_no": art.number,
                                    "line_no": raw_lines.line_no(offset), "text": r.text,
                                    "rule": r.rule})
-        meta = err.call("metadata", extract_metadata, art.title, doc_text, default={}) or {}
+        title = err.call("metadata", document_title, art.title, doc_text, default=art.title)
+        meta = err.call("metadata", extract_metadata, title, doc_text, default={}) or {}
         out["documents"].append({
             "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
-            "title": art.title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
+            "title": title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
             "place": meta.get("place"), "script": script, "encoding": page.encoding,
             "n_chars": len(doc_text), "masked": count_placeholders(doc_text),
             "duplicate_of": None, "meta": meta_json, "text": doc_text,
@@ -303,12 +458,12 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
 
     Runs in worker processes and on Dask workers, so it takes and returns plain data.
     """
-    from .io import read_page
+    from .io import NotRegularFileError, read_page, read_regular_file
 
     item, out, config = task
     out_dir = Path(out)
     entry: dict[str, Any] = {
-        "source": item.source, "path": item.path, "status": "ok", "reason": None,
+        "source": item.source, "path": escape_name(item.path), "status": "ok", "reason": None,
         "sha256": None, "bytes": None, "encoding": None, "pages": 0, "cached": False,
         "rows": {}, "errors": 0,
     }
@@ -319,8 +474,10 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         entry.update(status="skipped", reason=reason)
         return entry
     try:
-        with open(item.path, "rb") as fh:
-            data = fh.read(config.max_page_bytes + 1)
+        data = read_regular_file(item.path, limit=config.max_page_bytes + 1)
+    except NotRegularFileError as exc:
+        entry.update(status="skipped", reason=str(exc))
+        return entry
     except OSError as exc:
         return _failed(entry, f"unreadable: {exc.strerror or exc}", config)
     entry["bytes"] = len(data)
@@ -331,17 +488,22 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     entry["sha256"] = sha = _sha256(data)
     fingerprint = config.fingerprint()
     if config.resume:
-        state = store.read_part_state(out_dir, item.source)
+        state, damage = store.check_part(out_dir, item.source)
         if state and state.get("sha256") == sha and state.get("fingerprint") == fingerprint:
-            cached = dict(state["entry"], path=item.path, cached=True)
+            cached = dict(state["entry"], path=entry["path"], cached=True)
             return cached
+        if damage:
+            log.warning("%s: %s; redoing it", item.source, damage)
+            entry["repaired"] = damage
     if not data.strip():
         entry.update(status="skipped", reason="empty file")
         _write(out_dir, item, {}, entry, sha, fingerprint)
         return entry
+    repairs: dict[str, Any] = {}
     try:
         pages, issues = read_page(item.path, root=None, text_column=config.text_column,
-                                  encoding=config.encoding, source=item.source)
+                                  encoding=config.encoding, source=item.source,
+                                  report=repairs)
     except EmptyInputError as exc:
         entry.update(status="skipped", reason=str(exc))
         _write(out_dir, item, {}, entry, sha, fingerprint)
@@ -354,11 +516,27 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     for record, reason in issues:
         tables["errors"].append({"source": item.source, "record": record, "stage": "read",
                                  "error": "InputError", "message": reason})
+    removed_chars = total_chars = 0
+    warnings: list[str] = []
     for page in pages:
-        for name, rows in process_page(page, config).items():
+        page_rows = process_page(page, config)
+        for name, rows in page_rows.items():
             tables[name].extend(rows)
+        gone, total = _removed_chars(page, page_rows["removed"])
+        removed_chars += gone
+        total_chars += total
+        if total and gone > REMOVED_WARN_SHARE * total:
+            where = "" if page.record is None else f"record {page.record}: "
+            warnings.append(f"{where}{gone / total:.0%} of the text went to removed")
+    entry["removed_share"] = round(removed_chars / total_chars, 4) if total_chars else 0.0
+    if pages and Path(item.path).suffix.lower() in HTML_SUFFIXES:
+        entry["html_extractor"] = pages[0].meta.get("extractor")
+    if warnings:
+        entry["warnings"] = warnings
     entry["pages"] = len(pages)
     entry["encoding"] = pages[0].encoding if pages else None
+    if repairs:
+        entry["repairs"] = repairs
     entry["errors"] = len(tables["errors"])
     if not pages:
         entry.update(status="failed", reason="no readable page: " +
@@ -368,6 +546,16 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
     _write(out_dir, item, tables, entry, sha, fingerprint)
     return entry
+
+
+#: A page that loses more than this share of its characters to ``removed`` gets a warning.
+REMOVED_WARN_SHARE = 0.2
+
+
+def _removed_chars(page: Page, removed: list[dict[str, Any]]) -> tuple[int, int]:
+    """Characters (spaces aside) of *page* that went to ``removed``, and of the page."""
+    gone = sum(len("".join(str(r["text"] or "").split())) for r in removed)
+    return gone, len("".join(page.text.split()))
 
 
 def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, Any]:
@@ -380,8 +568,14 @@ def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, 
 def _write(out_dir: Path, item: InputFile, tables: dict[str, list[dict[str, Any]]],
            entry: dict[str, Any], sha: str, fingerprint: str) -> None:
     entry["rows"] = {name: len(tables.get(name, [])) for name in store.TABLES}
-    store.write_part(out_dir, item.source, tables,
-                     {"sha256": sha, "fingerprint": fingerprint, "entry": entry})
+    try:
+        store.write_part(out_dir, item.source, tables,
+                         {"sha256": sha, "fingerprint": fingerprint, "entry": entry})
+    except CorpusToolsError as exc:  # rows a table cannot hold: the file fails, not the run
+        if not tables:
+            raise
+        entry.update(status="failed", reason=f"rows not writable: {exc}"[:2000])
+        _write(out_dir, item, {}, entry, sha, fingerprint)
 
 
 # --------------------------------------------------------------------------- engines
@@ -406,7 +600,10 @@ def _map_local(tasks: list[Any], workers: int) -> Iterator[dict[str, Any]]:
         yield from pool.map(process_file, tasks, chunksize=1)
 
 
-def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
+def _map_dask(tasks: list[Any], workers: int, scheduler: str | None,
+              finish: Callable[[Any, int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Run *tasks* on a Dask cluster; once every result has been consumed, ``finish(client,
+    n_workers)`` runs corpus-level tasks on the same cluster before it is closed."""
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - depends on the extra
@@ -424,6 +621,8 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures):
             yield {**fut.result(), "_index": index[fut.key]}
+        if finish is not None:
+            finish(client, max(1, len(client.scheduler_info().get("workers", {})) or workers))
     finally:
         client.close()
         if cluster is not None:
@@ -433,47 +632,152 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator
 # --------------------------------------------------------------------------- a run
 
 
-def _flag_duplicates(out_dir: Path, sources: list[str], threshold: float) -> dict[str, str]:
-    from .dedup import find_duplicates
+class _Assembly:
+    """The corpus-level work done while pages are still being processed: each file's part,
+    as soon as it and every file before it are done, goes through the duplicate index and
+    into the tables (:class:`corpus_tools.store.TableAssembler`). So nothing but the last
+    row groups is left for after the pages, and ``--workers N`` is not held back by a
+    serial tail in the parent.
 
-    def items() -> Iterator[tuple[str, Any]]:
+    ``duplicate_of`` is set from :class:`corpus_tools.dedup.DuplicateIndex` as each
+    document arrives; if the final mapping re-points a document already written (a
+    traditional copy came first and its simplified original later: the original is the
+    native copy), :meth:`close` rewrites the documents table with it.
+    """
+
+    def __init__(self, out: Path, threshold: float, *, banded: bool = False) -> None:
+        from .dedup import DuplicateIndex
+
+        self.out = out
+        self.threshold = threshold
+        self.index = DuplicateIndex(threshold)
+        self.tables = store.TableAssembler(out)
+        # banded (the Dask engine): signatures go to a file, and the duplicate pass runs
+        # as Dask tasks over groups of LSH bands (dedup_on) once all parts are in
+        self.banded = banded
+        self.ids: list[str] = []
+        self.final: dict[str, str] | None = None
+        self.signatures = (store.TableAssembler(out, ("signatures",), folder=out / ".dedup")
+                           if banded else None)
+        self.written: dict[str, str] = {}  # duplicate_of as written
+        self.converted: set[str] = set()  # traditional copies: the simplified one is the original
+        self.seconds = {"duplicates": 0.0, "tables": 0.0}
+
+    def add(self, source: str) -> None:
         import numpy as np
+        import pyarrow as pa
 
-        for source in sources:
-            part = store.read_part(out_dir, source, "signatures")
-            for doc_id, sig in zip(part.column("doc_id").to_pylist(),
-                                   part.column("signature").to_pylist(), strict=True):
-                yield doc_id, np.asarray(sig, dtype=np.uint64)
+        t0 = time.perf_counter()
+        part = store.read_part_tables(self.out, source)
+        sigs = part.pop("signatures")
+        t1 = time.perf_counter()
+        flags = {}
+        if self.signatures is not None:
+            self.signatures.add({"signatures": sigs})
+            self.ids.extend(sigs.column("doc_id").to_pylist())
+        else:
+            for doc_id, sig in zip(sigs.column("doc_id").to_pylist(),
+                                   sigs.column("signature").to_numpy(zero_copy_only=False),
+                                   strict=True):
+                first = self.index.add(doc_id, np.asarray(sig, dtype=np.uint64))
+                if first is not None:
+                    flags[doc_id] = first
+        t2 = time.perf_counter()
+        self.written.update(flags)
+        docs = part["documents"]
+        self.converted.update(
+            d for d, script in zip(docs.column("doc_id").to_pylist(),
+                                   docs.column("script").to_pylist(), strict=True)
+            if script == "traditional")
+        if flags and docs.num_rows:
+            dup = pa.array([flags.get(i) for i in docs.column("doc_id").to_pylist()],
+                           type=pa.string())
+            part["documents"] = docs.set_column(
+                docs.schema.get_field_index("duplicate_of"), "duplicate_of", dup)
+        self.tables.add(part)
+        self.seconds["duplicates"] += t2 - t1
+        self.seconds["tables"] += (t1 - t0) + (time.perf_counter() - t2)
 
-    return find_duplicates(items(), threshold=threshold)
+    def dedup_on(self, client: Any, n_workers: int) -> None:
+        """The duplicate pass as Dask tasks: each reads the run's signatures and checks
+        some of the LSH bands; the client only resolves the pairs they return."""
+        from .dedup import band_groups, resolve_pairs
+
+        t0 = time.perf_counter()
+        assert self.signatures is not None
+        path = self.signatures.close()["signatures"]
+        self.signatures = None
+        pairs: list[tuple[int, int]] = []
+        if self.ids:
+            import pyarrow.parquet as pq
+
+            first = pq.ParquetFile(path).read_row_group(0, columns=["signature"])
+            rows, groups = band_groups(len(first.column(0)[0]), self.threshold, 2 * n_workers)
+            futures = client.map(_band_task, [(str(path), g, rows, self.threshold)
+                                              for g in groups], pure=False)
+            for found in client.gather(futures):
+                pairs.extend(found)
+        self.final = resolve_pairs(self.ids, pairs, self.converted)
+        self.seconds["duplicates"] += time.perf_counter() - t0
+
+    def close(self) -> tuple[dict[str, Path], dict[str, str]]:
+        t0 = time.perf_counter()
+        if self.signatures is not None:  # banded, but no cluster came to run the tasks
+            self.dedup_on(_LocalClient(), 1)
+        paths = self.tables.close()
+        duplicates = (self.final if self.final is not None
+                      else self.index.mapping(self.converted))
+        if duplicates != self.written:
+            _rewrite_duplicates(self.out, duplicates)
+        self.seconds["tables"] += time.perf_counter() - t0
+        return paths, duplicates
+
+    def abort(self, exc: BaseException) -> None:
+        self.tables.abort(exc)
+        if self.signatures is not None:
+            self.signatures.abort(exc)
 
 
-def _with_duplicates(mapping: dict[str, str]) -> Callable[[Any], Any]:
+def _band_task(task: tuple[str, list[int], int, float]) -> list[tuple[int, int]]:
+    """One Dask task of the duplicate pass: the verified pairs of some LSH bands."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from .dedup import band_pairs
+
+    path, bands, rows, threshold = task
+    column = pq.read_table(path, columns=["signature"]).column("signature").combine_chunks()
+    n = len(column)
+    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.uint64)
+    return band_pairs(flat.reshape(n, -1) if n else flat.reshape(0, 0), bands, rows, threshold)
+
+
+class _LocalClient:
+    """Enough of a Dask client to run the band tasks in this process."""
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any], **_: Any) -> list[Any]:
+        return [fn(x) for x in items]
+
+    def gather(self, results: list[Any]) -> list[Any]:
+        return results
+
+
+def _rewrite_duplicates(out: Path, mapping: dict[str, str]) -> None:
+    """Set ``documents.duplicate_of`` from *mapping*, row group by row group."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    def transform(table: Any) -> Any:
-        ids = table.column("doc_id").to_pylist()
-        dup = pa.array([mapping.get(i) for i in ids], type=pa.string())
-        return table.set_column(table.schema.get_field_index("duplicate_of"), "duplicate_of", dup)
-
-    return transform
-
-
-def _assemble(out: Path, sources: list[str], duplicates: dict[str, str], config: RunConfig,
-              *, threads: int) -> dict[str, Path]:
-    """Write every table from the parts; tables in parallel threads (Arrow and Parquet
-    release the GIL), each streamed in input order, so the result does not depend on it."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(name: str) -> Path:
-        transform = _with_duplicates(duplicates) if name == "documents" else None
-        store.assemble_table(out, sources, name, transform=transform)
-        if config.csv:
-            store.write_csv(out, name)
-        return out / f"{name}.parquet"
-
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        return dict(zip(store.TABLES, pool.map(one, store.TABLES), strict=True))
+    path = out / "documents.parquet"
+    source = pq.ParquetFile(path)
+    with store.atomic_path(path) as tmp:
+        with pq.ParquetWriter(tmp, source.schema_arrow, compression=store.TABLE_COMPRESSION,
+                              compression_level=store.TABLE_COMPRESSION_LEVEL) as writer:
+            for i in range(source.num_row_groups):
+                table = source.read_row_group(i)
+                dup = pa.array([mapping.get(d) for d in table.column("doc_id").to_pylist()],
+                               type=pa.string())
+                writer.write_table(table.set_column(
+                    table.schema.get_field_index("duplicate_of"), "duplicate_of", dup))
 
 
 def run(
@@ -491,8 +795,21 @@ def run(
     """
     started = time.time()
     out = Path(out_dir)
+    if config.themes and config.lexicon is not None:  # before the first page, not after all
+        from .themes.lexicon import load_lexicon
+
+        try:
+            load_lexicon(config.lexicon)
+        except CorpusToolsError as exc:
+            raise ConfigError(f"lexicon {config.lexicon}: {exc}") from exc
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output folder {out} is a file; give --out a folder")
     out.mkdir(parents=True, exist_ok=True)
-    files = discover(inputs)
+    previous = _read_manifest(out)
+    stale = store.clean_stale_temporaries(out)
+    if stale:
+        log.info("removed %d temporary file(s) left by a killed run", len(stale))
+    files = discover(inputs, exclude=[out])
     workers = config.workers or _cpu_count()
     tasks = [(f, str(out), config) for f in files]
 
@@ -503,15 +820,25 @@ def run(
         bar = tqdm(total=len(tasks), unit="file", desc="pages")
     entries: list[dict[str, Any] | None] = [None] * len(tasks)
     stream: Iterable[dict[str, Any]]
+    assembly = _Assembly(out, config.dedup_threshold, banded=config.engine == "dask")
     if config.engine == "dask":
-        stream = _map_dask(tasks, workers, config.scheduler)
+        stream = _map_dask(tasks, workers, config.scheduler, finish=assembly.dedup_on)
     else:
         stream = _map_local(tasks, workers)
-    for i, entry in enumerate(stream):
-        entries[entry.pop("_index", i)] = entry
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(entry["source"][-40:], refresh=False)
+    ready = 0  # entries[:ready] are in the tables
+    try:
+        for i, entry in enumerate(stream):
+            entries[entry.pop("_index", i)] = entry
+            while ready < len(entries) and entries[ready] is not None:
+                if entries[ready]["rows"]:  # type: ignore[index]
+                    assembly.add(entries[ready]["source"])  # type: ignore[index]
+                ready += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(entry["source"][-40:], refresh=False)
+    except BaseException as exc:
+        assembly.abort(exc)
+        raise
     if bar is not None:
         bar.close()
     done = [e for e in entries if e is not None]
@@ -533,45 +860,122 @@ def run(
                     pass
                 shutil.rmtree(d, ignore_errors=True)
 
-    with_parts = [e["source"] for e in done if e["rows"]]
     t0 = time.time()
-    duplicates = _flag_duplicates(out, with_parts, config.dedup_threshold)
-    timings["duplicates"] = round(time.time() - t0, 3)
-    t0 = time.time()
-    tables = _assemble(out, with_parts, duplicates, config, threads=workers)
-    timings["tables"] = round(time.time() - t0, 3)
+    duplicates = assembly.index.mapping()
 
+    def manifest(complete: bool, steps: dict[str, Any]) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for e in done:
+            counts[e["status"]] = counts.get(e["status"], 0) + 1
+        return {
+            "toolkit": "corpus_tools",
+            "version": __version__,
+            "complete": complete,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "seconds": round(time.time() - started, 3),
+            "timings": timings,
+            "inputs_given": [escape_name(str(i)) for i in inputs],
+            "config": config.to_dict(),
+            "summary": {
+                "files": len(done), **counts,
+                "cached": sum(1 for e in done if e.get("cached")),
+                "repaired": sum(1 for e in done if e.get("repaired")),
+                "documents": sum(e["rows"].get("documents", 0) for e in done),
+                "duplicates": len(duplicates),
+                "vanished": len(vanished),
+                "warnings": sum(len(e.get("warnings", ())) for e in done),
+            },
+            "inputs": done,
+            "vanished": vanished,
+            "steps": steps,
+        }
+
+    # A run's outputs change together: until every table, theme table and chart is
+    # replaced, the manifest says the folder is incomplete (read_table refuses it).
+    store.write_json(out / "manifest.json", manifest(False, {}))
     steps: dict[str, Any] = {}
-    for step, wanted in (("themes", config.themes), ("charts", config.charts)):
-        if wanted:
+    key = _step_key(done, config)
+    with store.writing_run(out):
+        t0 = time.time()
+        tables, duplicates = assembly.close()
+        if config.csv:
+            for name in tables:
+                store.write_csv(out, name)
+        # Seconds spent on each, mostly while the pages were still running; "tail" is
+        # what was left after the last page.
+        timings["duplicates"] = round(assembly.seconds["duplicates"], 3)
+        timings["tables"] = round(assembly.seconds["tables"], 3)
+        timings["tail"] = round(time.time() - t0, 3)
+        for step, wanted in (("themes", config.themes), ("charts", config.charts)):
+            if not wanted:
+                continue
             t0 = time.time()
-            steps[step] = _corpus_step(step, out, config)
+            # charts draw the theme tables: redrawn whenever the themes were refitted
+            fresh = step == "charts" and "themes" in steps and not steps["themes"].get("reused")
+            reused = _reusable(previous, step, key, out) if config.resume and not fresh else None
+            if reused is None:
+                steps[step] = _corpus_step(step, out, config)
+                steps[step].update(key=key, outputs=_stats(out, steps[step], step))
+            else:
+                steps[step] = reused
             timings[step] = round(time.time() - t0, 3)
+        final = manifest(True, steps)
+        store.write_json(out / "manifest.json", final)
+    return RunResult(out, final, tables)
 
-    counts: dict[str, int] = {}
-    for e in done:
-        counts[e["status"]] = counts.get(e["status"], 0) + 1
-    manifest = {
-        "toolkit": "corpus_tools",
-        "version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "seconds": round(time.time() - started, 3),
-        "timings": timings,
-        "inputs_given": [str(i) for i in inputs],
-        "config": config.to_dict(),
-        "summary": {
-            "files": len(done), **counts,
-            "cached": sum(1 for e in done if e.get("cached")),
-            "documents": sum(e["rows"].get("documents", 0) for e in done),
-            "duplicates": len(duplicates),
-            "vanished": len(vanished),
-        },
-        "inputs": done,
-        "vanished": vanished,
-        "steps": steps,
+
+#: What the theme step writes (the charts step lists its files in the manifest).
+THEME_FILES = ("themes.parquet", "section_themes.parquet", "named_themes.parquet")
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _step_key(done: list[dict[str, Any]], config: RunConfig) -> str:
+    """What the corpus steps' outputs depend on: the content of every input, the settings
+    of the pages, duplicates, themes and charts, and the toolkit version."""
+    lexicon = config.lexicon
+    if lexicon:
+        try:
+            lexicon = _sha256(Path(lexicon).read_bytes())
+        except OSError:
+            pass
+    key = {
+        "fingerprint": config.fingerprint(), "dedup_threshold": config.dedup_threshold,
+        "themes": config.themes, "n_themes": config.n_themes, "method": config.theme_method,
+        "random_state": config.random_state, "lexicon": lexicon,
+        "inputs": [[e["source"], e.get("sha256"), e["status"]] for e in done],
     }
-    store.write_json(out / "manifest.json", manifest)
-    return RunResult(out, manifest, tables)
+    return _sha256(json.dumps(key, sort_keys=True, default=str).encode("utf-8"))
+
+
+def _reusable(previous: dict[str, Any], name: str, key: str, out: Path) -> dict[str, Any] | None:
+    """The previous run's result of step *name*, if it was made from the same inputs and
+    settings (same key) and its files are still there: nothing to do twice."""
+    step = (previous.get("steps") or {}).get(name)
+    if not isinstance(step, dict) or step.get("status") != "ok" or step.get("key") != key:
+        return None
+    if not step.get("outputs") or step["outputs"] != _stats(out, step, name):
+        return None  # a file is gone, or was rewritten since (`corpus-tools themes`)
+    return {**step, "reused": True}
+
+
+def _stats(out: Path, step: dict[str, Any], name: str) -> dict[str, list[int]] | None:
+    """Size and modification time of each file a step wrote (``None`` if one is missing)."""
+    files = THEME_FILES if name == "themes" else step.get("files") or ()
+    found: dict[str, list[int]] = {}
+    for f in files:
+        try:
+            st = (out / f).stat()
+        except OSError:
+            return None
+        found[f] = [st.st_size, st.st_mtime_ns]
+    return found
 
 
 def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:

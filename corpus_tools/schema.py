@@ -3,7 +3,8 @@
 Records are frozen dataclasses; tables are built from them at the edge (the pipeline, the
 CLI, a notebook). Column names are stable snake_case English and declared once, here.
 Offsets (``start``/``end``) always slice back: ``text[start:end] == raw`` for a metric,
-``document_text[start:end] == section.text`` for a section.
+``document_text[start:end] == section.text`` for a section (the ``sections`` table stores
+the offsets only; its ``text`` is derived on reading, so the text is stored once).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class Page:
     encoding: str
     record: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: 1-based lines of ``text`` the reader left out (an HTML page's lines outside its main
+    #: content); the pipeline records them in ``removed`` with rule ``html_main_content``.
+    dropped: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,7 @@ class Section:
     text: str
     start: int
     end: int
+    part: str = "body"  # body, annex (附件1) or glossary (名词解释): the part of the report
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +149,9 @@ DOCUMENT_COLUMNS: tuple[str, ...] = (
     "text",
 )
 REMOVED_COLUMNS: tuple[str, ...] = ("source", "record", "article_no", "line_no", "text", "rule")
-SECTION_COLUMNS: tuple[str, ...] = ("doc_id", *_names(Section))
+# A section's text is not stored: it is documents.text[start:end] (store.section_text),
+# and store.read_table(out, "sections") derives it.
+SECTION_COLUMNS: tuple[str, ...] = ("doc_id", *(n for n in _names(Section) if n != "text"))
 METRIC_COLUMNS: tuple[str, ...] = (
     "doc_id",
     "section_id",

@@ -60,7 +60,7 @@ def test_config_file(corpus_dir: Path, tmp_path: Path) -> None:
 def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "run.toml"
     cfg.write_text("wokers = 2\n", "utf-8")
-    assert main(["run", str(tmp_path), "--config", str(cfg)]) == 1
+    assert main(["run", str(tmp_path), "--config", str(cfg)]) == 2  # could not start
     assert "unknown setting" in capsys.readouterr().err
 
 

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from corpus_tools.errors import InputError
 from corpus_tools.normalize import (
     PLACEHOLDER,
+    _t2s,
     count_placeholders,
     detect_script,
     normalize_text,
+    t2s_characters,
 )
 
 HERE = Path(__file__).parent
@@ -178,3 +180,59 @@ def test_never_raises(text: str) -> None:
     assert count_placeholders(out) >= 0
     assert "\r" not in out
     assert out == out.strip(" \n")
+
+
+# --------------------------------------------------------------------------- OpenCC binding
+
+
+def _script_sets() -> tuple[str, str]:
+    from corpus_tools.rules import load_tsv
+
+    rows = {row["id"]: row["chars"] for row in load_tsv("script_chars.tsv")}
+    return rows["traditional_only"], rows["simplified_only"]
+
+
+def test_converter_is_opencc_cpp_binding() -> None:
+    # opencc-python-reimplemented installs the same import name; it must not be the one used
+    import opencc
+
+    from corpus_tools.normalize import _opencc
+
+    assert _opencc() is opencc
+    assert _t2s()("體育場館") == "体育场馆"
+
+
+def test_script_chars_agree_with_installed_converter() -> None:
+    # resources/script_chars.tsv comes from OpenCC's text dictionaries; the converter must
+    # change every traditional-only character, leave every simplified-only one, and never
+    # produce a traditional-only character (normalize_text's idempotence rests on it).
+    traditional, simplified = _script_sets()
+    assert len(traditional) > 3000 and len(simplified) > 3000
+    convert = _t2s()
+    out_t = convert("\n".join(traditional)).split("\n")
+    assert [c for c, o in zip(traditional, out_t, strict=True) if o == c] == []
+    assert not set("".join(out_t)) & set(traditional)
+    assert convert(simplified) == simplified
+    assert not set(traditional) & set(simplified)
+
+
+def test_t2s_characters_is_the_converter_table() -> None:
+    table = t2s_characters()
+    assert table["體"] == "体" and table["區"] == "区"
+    assert "体" not in table and "社" not in table  # unchanged characters are not listed
+    sample = "".join(list(table)[:2000:7])
+    assert _t2s()("\n".join(sample)).replace("\n", "") == "".join(table[c] for c in sample)
+
+
+@pytest.mark.parametrize("n_t,n_s", [(0, 0), (1, 0), (0, 5), (300, 33), (300, 34), (2000, 223),
+                                     (2000, 222), (30, 270), (31, 270), (5000, 5000),
+                                     (3000, 1), (1, 3000), (2304, 256), (256, 2304)])
+def test_script_decided_by_capped_counts_as_by_full_counts(n_t: int, n_s: int) -> None:
+    from corpus_tools.normalize import _classify, _script_of
+
+    traditional, simplified = _script_sets()
+    t = (traditional[:97] * 60)[:n_t]
+    s = (simplified[:89] * 60)[:n_s]
+    text = "".join(a + b for a, b in zip(t.ljust(max(n_t, n_s), "的"),
+                                           s.ljust(max(n_t, n_s), "是"), strict=True))
+    assert _script_of(text) == _classify(n_t, n_s)

@@ -70,6 +70,28 @@ def test_offsets_slice_back_in_written_tables(corpus_dir: Path, tmp_path: Path) 
     assert (removed["source"] == "summary.txt").any()
 
 
+def test_section_text_is_stored_once(corpus_dir: Path, tmp_path: Path) -> None:
+    # sections.parquet holds offsets only; read_table, section_text and the CSV derive text
+    import pyarrow.parquet as pq
+
+    from corpus_tools import section_text
+
+    out = tmp_path / "out"
+    run([corpus_dir], out, FAST.replace(csv=True))
+    assert "text" not in pq.read_schema(out / "sections.parquet").names
+    sections = read_table(out, "sections")
+    assert list(sections.columns)[list(sections.columns).index("title") + 1] == "text"
+    docs = read_table(out, "documents")
+    assert section_text(sections, docs).tolist() == sections["text"].tolist()
+    assert section_text(sections, out).tolist() == sections["text"].tolist()
+    assert read_table(out, "sections", columns=["section_id", "text"]).equals(
+        sections[["section_id", "text"]])
+    assert "text" not in read_table(out, "sections", columns=["doc_id", "start"]).columns
+    csv = pd.read_csv(out / "sections.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert csv["text"].tolist() == sections["text"].tolist()
+    assert csv.columns.tolist() == sections.columns.tolist()
+
+
 def hostile_corpus(d: Path) -> None:
     d.mkdir(parents=True, exist_ok=True)
     (d / "binary.txt").write_bytes(bytes(range(256)) * 40)
@@ -123,16 +145,14 @@ def test_hostile_input_is_accounted_for(tmp_path: Path) -> None:
 
 def test_unreadable_file_is_failed_not_fatal(corpus_dir: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
+    real_open = os.open
 
-    real_open = builtins.open
-
-    def fake_open(file, mode="r", *args, **kwargs):
-        if str(file).endswith("portal.txt") and "b" in mode:
+    def fake_open(file, flags, *args, **kwargs):
+        if str(file).endswith("portal.txt"):
             raise PermissionError(13, "Permission denied")
-        return real_open(file, mode, *args, **kwargs)
+        return real_open(file, flags, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(os, "open", fake_open)  # we may be root: chmod 000 would not do
     run([corpus_dir], tmp_path / "out", FAST)
     e = entries(tmp_path / "out")["portal.txt"]
     assert e["status"] == "failed" and "Permission denied" in e["reason"]
@@ -224,8 +244,11 @@ def test_dask_engine_gives_identical_tables(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     many_pages(raw, 6)
     run([raw], tmp_path / "local", FAST)
-    run([raw], tmp_path / "dask", FAST.replace(engine="dask", workers=2))
+    result = run([raw], tmp_path / "dask", FAST.replace(engine="dask", workers=2))
     assert_same_tables(tmp_path / "local", tmp_path / "dask")
+    # the duplicate pass ran as Dask tasks over the bands, and found the copies
+    assert result.manifest["summary"]["duplicates"] > 0
+    assert (tmp_path / "dask" / ".dedup" / "signatures.parquet").is_file()
 
 
 def test_fifty_megabyte_page_on_one_line(tmp_path: Path) -> None:
@@ -240,3 +263,28 @@ def test_fifty_megabyte_page_on_one_line(tmp_path: Path) -> None:
     assert entry["rows"]["metrics"] == n
     docs = read_table(tmp_path / "out", "documents", columns=["n_chars"])
     assert docs["n_chars"].iloc[0] == len(unit) * n
+
+
+def test_unchanged_rerun_reuses_themes_and_charts(corpus_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    config = RunConfig(workers=1, n_themes=2)
+    first = run([corpus_dir], out, config).manifest["steps"]
+    assert first["themes"]["status"] == "ok" and not first["themes"].get("reused")
+    stamp = (out / "themes.parquet").stat().st_mtime_ns
+    again = run([corpus_dir], out, config).manifest["steps"]
+    assert again["themes"]["reused"] and again["charts"]["reused"]
+    assert (out / "themes.parquet").stat().st_mtime_ns == stamp
+    # another setting, a changed input, or theme tables rewritten since: fitted again
+    assert not run([corpus_dir], out, config.replace(random_state=1)).manifest["steps"][
+        "themes"].get("reused")
+    (corpus_dir / "summary.txt").write_text(
+        (corpus_dir / "summary.txt").read_text("utf-8") + "\n三、其他\n新增居民20户。\n", "utf-8")
+    steps = run([corpus_dir], out, config.replace(random_state=1)).manifest["steps"]
+    assert not steps["themes"].get("reused") and not steps["charts"].get("reused")
+    from corpus_tools.themes import run_themes
+
+    run_themes(out, n_themes=3)
+    assert not run([corpus_dir], out, config.replace(random_state=1)).manifest["steps"][
+        "themes"].get("reused")
+    assert not run([corpus_dir], out, config.replace(resume=False)).manifest["steps"][
+        "themes"].get("reused")

@@ -61,25 +61,31 @@ def iter_section_batches(out_dir: str | Path, *, batch_rows: int = BATCH_ROWS
     """The sections table of a run in batches of whole documents (``doc_id, section_id,
     text`` and, when present, ``parent_id, start``).
 
-    Streams ``sections.parquet`` when it stores a ``text`` column; otherwise reads the
-    table through :func:`corpus_tools.store.read_table`, which derives it.
+    A table that stores offsets only gets its text from ``documents.text`` through
+    :func:`corpus_tools.store.section_text`, batch by batch (only the batch's documents are
+    read).
     """
     import pyarrow.dataset as ds
 
-    path = _table_path(Path(out_dir), "sections")
+    out = Path(out_dir)
+    path = _table_path(out, "sections")
     if not path.exists():
         raise SchemaError(f"{path} not found: run `corpus-tools run` first to write the tables")
     names = _schema_names(path)
-    if "text" not in names:
-        from ..store import read_table
-
-        frame = read_table(out_dir, "sections")
-        _check_columns(frame.columns, path)
-        yield frame[[c for c in (*_SECTION_COLUMNS, *_SECTION_OPTIONAL) if c in frame]]
-        return
-    _check_columns(names, path)
-    columns = [c for c in (*_SECTION_COLUMNS, *_SECTION_OPTIONAL) if c in names]
+    derived = "text" not in names
+    need = ("doc_id", "section_id", "start", "end") if derived else _SECTION_COLUMNS
+    missing = [c for c in need if c not in names]
+    if missing:
+        raise SchemaError(f"{path} lacks column(s) {missing}")
+    columns = [c for c in (*_SECTION_COLUMNS, *_SECTION_OPTIONAL, "end") if c in names]
     carry: pd.DataFrame | None = None
+
+    def finish(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.reset_index(drop=True)
+        if derived:
+            frame["text"] = _derived_text(out, frame)
+        return frame
+
     for batch in ds.dataset(path, format="parquet").to_batches(
         columns=columns, batch_size=batch_rows
     ):
@@ -93,15 +99,22 @@ def iter_section_batches(out_dir: str | Path, *, batch_rows: int = BATCH_ROWS
         # the last document may go on in the next batch: keep it for then
         carry, frame = frame[tail], frame[~tail]
         if len(frame):
-            yield frame.reset_index(drop=True)
+            yield finish(frame)
     if carry is not None and len(carry):
-        yield carry.reset_index(drop=True)
+        yield finish(carry)
 
 
-def _check_columns(names: Any, path: Path) -> None:
-    missing = [c for c in _SECTION_COLUMNS if c not in set(names)]
-    if missing:
-        raise SchemaError(f"{path} lacks column(s) {missing}")
+def _derived_text(out: Path, frame: pd.DataFrame) -> pd.Series:
+    import pyarrow.parquet as pq
+
+    from ..store import section_text
+
+    ids = sorted(set(frame["doc_id"].astype(str)))
+    docs = pq.read_table(
+        _table_path(out, "documents"), columns=["doc_id", "text"],
+        filters=[("doc_id", "in", ids)],
+    ).to_pandas()
+    return section_text(frame, docs)
 
 
 def _write_atomic(df: pd.DataFrame, path: Path) -> None:

@@ -1,0 +1,416 @@
+"""Hostile input: no input stops, stalls or silently corrupts a run.
+
+Each case is built in a temporary folder and run; every test asserts how the run ends
+(exit code or status), within a time bound where a hang is the failure, and that every
+input is in the manifest with a reason. Cases that need a child process (a hang, a kill)
+run the command line with a timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from corpus_tools import store
+from corpus_tools.cli import main
+from corpus_tools.config import RunConfig
+from corpus_tools.errors import ConfigError, IncompleteRunError, InputError
+from corpus_tools.io import read_page
+from corpus_tools.pipeline import discover, escape_name, run, unescape_name
+from corpus_tools.schema import TABLES
+from corpus_tools.store import read_table
+
+FAST = RunConfig(workers=1, themes=False, charts=False)
+PAGE = "一、基本情况\n社区共有居民1200户，3000人。全年开展活动46场。\n二、下一步打算\n继续壮大志愿者队伍。\n"
+
+
+def page(n: int = 0) -> str:
+    return PAGE.replace("1200", str(1200 + n))
+
+
+def entries(out: Path) -> dict[str, dict]:
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    return {e["source"]: e for e in manifest["inputs"]}
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The command line in a child process; a hang fails the test at *timeout*."""
+    cmd = [sys.executable, "-m", "corpus_tools", *args]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`corpus-tools {' '.join(args)}` did not end within {timeout} s")
+
+
+def tables(out: Path) -> dict[str, pd.DataFrame]:
+    return {name: read_table(out, name) for name in TABLES}
+
+
+def assert_same_tables(a: Path, b: Path) -> None:
+    ta, tb = tables(a), tables(b)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(ta[name], tb[name], obj=name)
+
+
+# ----------------------------------------------------------------------- files that are not
+
+
+def test_fifo_in_a_folder_is_skipped_unopened(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "ok.txt").write_text(page(), "utf-8")
+    os.mkfifo(raw / "pipe.txt")
+    out = tmp_path / "out"
+    done = cli("run", str(raw), "--out", str(out), "--workers", "1", "--no-themes",
+               "--no-charts", "-q", timeout=90)
+    assert done.returncode == 0, done.stderr
+    e = entries(out)
+    assert e["pipe.txt"]["status"] == "skipped"
+    assert "not a regular file" in e["pipe.txt"]["reason"]
+    assert e["ok.txt"]["status"] == "ok"
+
+
+def test_fifo_given_as_argument_is_skipped(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    ok = tmp_path / "ok.txt"
+    ok.write_text(page(), "utf-8")
+    result = run([fifo, ok], tmp_path / "out", FAST)
+    by_name = {e["source"].rsplit("/", 1)[-1]: e for e in result.entries}
+    assert by_name["pipe.txt"]["status"] == "skipped"
+    assert "not a regular file" in by_name["pipe.txt"]["reason"]
+
+
+def test_read_page_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "import sys\nfrom corpus_tools import read_page\n"
+         "try:\n    read_page(sys.argv[1])\nexcept Exception as e:\n    print(e)\n",
+         str(fifo)], capture_output=True, text=True, timeout=60)
+    assert "not a regular file" in done.stdout
+
+
+def test_devices_sockets_and_a_folder_named_like_a_page(tmp_path: Path) -> None:
+    import socket
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "null.txt").symlink_to("/dev/null")
+    (raw / "zero.txt").symlink_to("/dev/zero")
+    sock = socket.socket(socket.AF_UNIX)
+    sock_path = raw / "s.txt"
+    try:
+        sock.bind(str(sock_path))
+        (raw / "x.txt").mkdir()
+        (raw / "x.txt" / "inner.txt").write_text(page(), "utf-8")
+        t0 = time.monotonic()
+        result = run([raw], tmp_path / "out", FAST)
+        assert time.monotonic() - t0 < 60
+    finally:
+        sock.close()
+    e = {x["source"]: x for x in result.entries}
+    for name in ("null.txt", "zero.txt", "s.txt"):
+        assert e[name]["status"] == "skipped" and "not a regular file" in e[name]["reason"]
+    assert e["x.txt/inner.txt"]["status"] == "ok"
+
+
+def test_undecodable_file_name_is_read_under_an_escaped_name(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    gbk = "社区总结.txt".encode("gbk")
+    with open(os.path.join(os.fsencode(raw), gbk), "w", encoding="utf-8") as fh:
+        fh.write(page())
+    (raw / "ok.txt").write_text(page(1), "utf-8")
+    out = tmp_path / "out"
+    result = run([raw], out, FAST)
+    escaped = gbk.decode("utf-8", "backslashreplace")
+    e = entries(out)
+    assert set(e) == {escaped, "ok.txt"}
+    assert e[escaped]["status"] == "ok" and e[escaped]["rows"]["documents"] == 1
+    docs = read_table(out, "documents")
+    assert escaped in set(docs["source"])
+    # Lossless: the escape undoes to the bytes of the name on disk.
+    assert unescape_name(escaped) == gbk
+    assert unescape_name(escape_name("a\\b.txt")) == b"a\\b.txt"
+    assert result.manifest["summary"]["ok"] == 2
+
+
+# ----------------------------------------------------------------------- records and parts
+
+
+def test_lone_surrogate_in_jsonl_is_replaced_and_counted(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    lines = [json.dumps({"text": page(0) + "志愿服务\ud83d"}),
+             json.dumps({"text": page(1), "title": "\udc00标题"})]
+    (raw / "scrape.jsonl").write_text("\n".join(lines) + "\n", "ascii")
+    (raw / "ok.txt").write_text(page(2), "utf-8")
+    out = tmp_path / "out"
+    run([raw], out, FAST)
+    e = entries(out)["scrape.jsonl"]
+    assert e["status"] == "ok" and e["pages"] == 2
+    assert e["repairs"]["surrogates"] == 2
+    docs = read_table(out, "documents")
+    text = docs[docs["source"] == "scrape.jsonl"]["text"].str.cat()
+    assert "志愿服务\ufffd" in text
+
+
+def many_pages(raw: Path, n: int) -> None:
+    raw.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (raw / f"p{i:02d}.txt").write_text(page(i), "utf-8")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "flip", "no_state", "empty_state",
+                                    "old_state"])
+def test_damaged_part_is_redone_and_reported(tmp_path: Path, damage: str) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 3)
+    out = tmp_path / "out"
+    run([raw], out, FAST)
+    part = store.part_dir(out, "p01.txt")
+    arrow = part / store.PART_FILE
+    if damage == "truncate":
+        arrow.write_bytes(arrow.read_bytes()[:100])
+    elif damage == "empty":
+        arrow.write_bytes(b"")
+    elif damage == "flip":
+        data = bytearray(arrow.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        arrow.write_bytes(bytes(data))
+    elif damage == "no_state":
+        (part / "state.json").unlink()
+    elif damage == "empty_state":
+        (part / "state.json").write_bytes(b"")
+    else:  # a part written before checksums were kept
+        state = json.loads((part / "state.json").read_text("utf-8"))
+        del state["files"]
+        (part / "state.json").write_text(json.dumps(state), "utf-8")
+    result = run([raw], out, FAST)
+    e = {x["source"]: x for x in result.entries}
+    assert not e["p01.txt"]["cached"] and "damaged part" in e["p01.txt"]["repaired"]
+    assert e["p00.txt"]["cached"] and e["p02.txt"]["cached"]
+    assert result.manifest["summary"]["repaired"] == 1
+    run([raw], tmp_path / "fresh", FAST)
+    assert_same_tables(out, tmp_path / "fresh")
+
+
+# ----------------------------------------------------------------------- folders
+
+
+def test_unreadable_subfolder_is_a_failed_entry(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 2)
+    (raw / "locked").mkdir()
+    (raw / "locked" / "inside.txt").write_text(page(), "utf-8")
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:  # we may be root: chmod 000 would not do
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = run([raw], tmp_path / "out", FAST)
+    e = {x["source"]: x for x in result.entries}
+    assert e["locked"]["status"] == "failed"
+    assert "Permission denied" in e["locked"]["reason"]
+    assert e["p00.txt"]["status"] == "ok"
+
+
+def test_out_inside_the_input_folder_is_never_read(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 3)
+    out = raw / "out"
+    counts = []
+    for _ in range(3):
+        result = run([raw], out, FAST)
+        counts.append(result.manifest["summary"]["documents"])
+    assert counts == [3, 3, 3]
+    e = entries(out)
+    assert e["out"]["status"] == "skipped" and "output folder" in e["out"]["reason"]
+
+
+def test_a_folder_holding_another_runs_outputs_is_never_read(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 2)
+    run([raw], raw / "old_run", FAST)
+    result = run([raw], tmp_path / "out", FAST)
+    e = {x["source"]: x for x in result.entries}
+    assert e["old_run"]["status"] == "skipped"
+    assert not any(s.startswith("old_run/") for s in e)
+    assert result.manifest["summary"]["documents"] == 2
+    # Passed as the input itself, it is skipped too.
+    result = run([raw / "old_run"], tmp_path / "out2", FAST)
+    assert [x["status"] for x in result.entries] == ["skipped"]
+
+
+def test_discover_accounts_for_a_missing_input(tmp_path: Path) -> None:
+    (found,) = discover([tmp_path / "nope"])
+    assert found.problem and "no such file" in found.problem
+
+
+# ----------------------------------------------------------------------- a run's outputs
+
+
+def test_outputs_of_two_runs_are_never_mixed(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import corpus_tools.pipeline as pipeline
+
+    raw = tmp_path / "raw"
+    many_pages(raw, 3)
+    out = tmp_path / "out"
+    run([raw], out, FAST)
+    assert read_table(out, "documents").shape[0] == 3
+    (raw / "p03.txt").write_text(page(3), "utf-8")
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # the run dies while it replaces the tables
+
+    monkeypatch.setattr(pipeline._Assembly, "close", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run([raw], out, FAST)
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["complete"] is False
+    with pytest.raises(IncompleteRunError, match="two runs"):
+        read_table(out, "documents")
+    monkeypatch.undo()
+    result = run([raw], out, FAST)
+    assert result.manifest["complete"] is True
+    assert read_table(out, "documents").shape[0] == 4
+
+
+def test_stale_temporaries_are_cleaned(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 2)
+    out = tmp_path / "out"
+    run([raw], out, FAST)
+    stale = [out / ".documents.parquet.k3j_x9a2.tmp", out / ".themes.parquet.tmp-4242",
+             out / ".manifest.json.abcdefgh.tmp"]
+    for p in stale:
+        p.write_bytes(b"half a table")
+    (out / ".parts" / ".0123abcd.zz9_k2lm").mkdir()
+    keep = out / "notes.tmp"
+    keep.write_text("mine", "utf-8")
+    run([raw], out, FAST)
+    assert not any(p.exists() for p in stale)
+    assert not (out / ".parts" / ".0123abcd.zz9_k2lm").exists()
+    assert keep.exists()
+
+
+def test_tables_are_fsynced_before_the_rename(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd)))
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: (events.append("replace"), real_replace(a, b)))
+    target = tmp_path / "t.json"
+    store.write_json(target, {"a": 1})
+    assert events[:2] == ["fsync", "replace"] and json.loads(target.read_text()) == {"a": 1}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_outputs_follow_the_umask(tmp_path: Path, umask: int) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 2)
+    out = tmp_path / "out"
+    old = os.umask(umask)
+    try:
+        run([raw], out, RunConfig(workers=1, themes=True, charts=False, n_themes=2,
+                                  csv=True))
+    finally:
+        os.umask(old)
+    want = 0o666 & ~umask
+    files = [*out.glob("*.parquet"), *out.glob("*.csv"), out / "manifest.json"]
+    assert any(p.name == "section_themes.parquet" for p in files)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == \
+        {p.name: oct(want) for p in files}
+
+
+# ----------------------------------------------------------------------- settings and CLI
+
+
+def test_nonexistent_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "nope"), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no such file or folder" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "manifest.json").exists()
+
+
+def test_nonexistent_input_beside_others_is_failed_and_exits_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 1)
+    out = tmp_path / "out"
+    code = main(["run", str(raw), str(tmp_path / "nope"), "--out", str(out), "-q",
+                 "--no-themes", "--no-charts", "--workers", "1"])
+    assert code == 1
+    e = entries(out)
+    missing = [x for x in e.values() if x["status"] == "failed"]
+    assert len(missing) == 1 and "no such file" in missing[0]["reason"]
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_out_naming_a_file_is_a_one_line_error(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 1)
+    target = tmp_path / "out.txt"
+    target.write_text("not a folder", "utf-8")
+    assert main(["run", str(raw), "--out", str(target), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file" in err and len(err.strip().splitlines()) == 1
+    assert target.read_text("utf-8") == "not a folder"
+    with pytest.raises(InputError, match="is a file"):
+        run([raw], target, FAST)
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('workers = "two"', "workers must be an integer, got 'two'"),
+    ("csv = 1", "csv must be true or false, got 1"),
+    ("dedup_threshold = \"high\"", "dedup_threshold must be a number"),
+    ("n_themes = 2.5", "n_themes must be an integer"),
+    ("lexicon = 3", "lexicon must be a string"),
+    ("workers = true", "workers must be an integer, got True"),
+])
+def test_settings_are_type_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   toml: str, message: str) -> None:
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(toml + "\n", "utf-8")
+    assert main(["run", str(tmp_path), "--config", str(cfg), "-q"]) == 2
+    assert message in capsys.readouterr().err
+    key, _, value = toml.partition(" = ")
+    with pytest.raises(ConfigError, match=message.split(",")[0]):
+        RunConfig(**{key: json.loads(value.replace("true", "true"))})
+
+
+def test_missing_lexicon_is_found_before_the_first_page(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "raw"
+    many_pages(raw, 1)
+    out = tmp_path / "out"
+    code = main(["run", str(raw), "--out", str(out), "--lexicon", str(tmp_path / "no.yaml"),
+                 "-q", "--workers", "1"])
+    assert code == 2
+    assert "no.yaml" in capsys.readouterr().err
+    assert not (out / ".parts").exists()
+
+
+def test_read_page_reports_nothing_for_a_clean_page(tmp_path: Path) -> None:
+    p = tmp_path / "a.jsonl"
+    p.write_text(json.dumps({"text": page()}) + "\n", "utf-8")
+    report: dict = {}
+    pages, issues = read_page(p, report=report)
+    assert len(pages) == 1 and not issues and report == {}
