@@ -147,6 +147,7 @@ DOCUMENT_COLUMNS: tuple[str, ...] = (
     "duplicate_of",
     "meta",
     "text",
+    "line_nos",
 )
 REMOVED_COLUMNS: tuple[str, ...] = ("source", "record", "article_no", "line_no", "text", "rule")
 # A section's text is not stored: it is documents.text[start:end] (store.section_text),

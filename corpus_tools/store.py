@@ -74,7 +74,7 @@ _TYPES: dict[str, pa.DataType] = {
     "ordinal": _I, "start": _I, "end": _I, "raw": _S, "value": _F, "value_max": _F,
     "unit": _S, "category": _S, "qualifier": _S, "direction": _S, "basis": _S,
     "sentence": _S, "stage": _S, "error": _S, "message": _S, "part": _S,
-    "signature": pa.list_(pa.uint64()),
+    "signature": pa.list_(pa.uint64()), "line_nos": pa.list_(pa.int64()),
 }
 # metrics.masked is a flag, documents.masked a count of placeholders.
 _OVERRIDES = {("metrics", "masked"): _B}
