@@ -18,6 +18,7 @@ on unless ``strict`` is set.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -372,6 +373,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     from .articles import page_preamble, split_articles
     from .boilerplate import strip_boilerplate
     from .dedup import minhash_signature, remove_repeated_blocks
+    from .indicators import document_panel
     from .metadata import document_title, extract_metadata
     from .metrics import extract_metrics
     from .normalize import count_placeholders, detect_script, normalize_text
@@ -442,8 +444,15 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
         for s in sections:
             out["sections"].append(as_row(s, doc_id=doc_id))
         index = SectionIndex(sections)
-        for m in err.call("metrics", extract_metrics, doc_text, default=[]) or []:
+        metrics = err.call("metrics", functools.partial(
+            extract_metrics, sections=sections, year=meta.get("year"),
+            doc_type=meta.get("doc_type")), doc_text, default=[]) or []
+        for m in metrics:
             out["metrics"].append(as_row(m, doc_id=doc_id, section_id=index.at(m.start)))
+        if any(m.indicator is not None for m in metrics):
+            out["indicators"].extend(err.call(
+                "indicators", document_panel, out["documents"][-1], metrics, sections,
+                default=[]) or [])
         sig = err.call("signature", minhash_signature, doc_text, default=None)
         if sig is not None:
             out["signatures"].append({"doc_id": doc_id, "signature": [int(x) for x in sig]})

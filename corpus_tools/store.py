@@ -75,6 +75,8 @@ _TYPES: dict[str, pa.DataType] = {
     "unit": _S, "category": _S, "qualifier": _S, "direction": _S, "basis": _S,
     "sentence": _S, "stage": _S, "error": _S, "message": _S, "part": _S,
     "signature": pa.list_(pa.uint64()), "line_nos": pa.list_(pa.int64()),
+    "indicator": _S, "stance": _S, "period": _I, "period_end": _I, "status": _S,
+    "aspiration": _S,
 }
 # metrics.masked is a flag, documents.masked a count of placeholders.
 _OVERRIDES = {("metrics", "masked"): _B}
