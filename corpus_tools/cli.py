@@ -1,8 +1,8 @@
 """The ``corpus-tools`` command line.
 
 ``corpus-tools run [INPUT ...] [--out DIR]`` processes pages into tables;
-``corpus-tools themes`` and ``corpus-tools charts`` redo the corpus-level steps on tables
-that a run already wrote, with other settings.
+``corpus-tools themes``, ``corpus-tools charts`` and ``corpus-tools report`` redo the
+corpus-level steps on tables that a run already wrote, with other settings.
 
 Exit codes: 0 when the run finished (pages that failed are entries of the manifest, with
 their reasons); 1 when it stopped on an error (``--strict``) or some of the inputs named
@@ -55,12 +55,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="skip fitting themes")
     r.add_argument("--no-charts", dest="charts", action="store_false", default=None,
                    help="skip drawing charts")
+    r.add_argument("--no-report", dest="report", action="store_false", default=None,
+                   help="skip writing the HTML report")
     r.add_argument("--n-themes", type=int, default=None,
                    help="number of discovered themes (default: chosen by the model)")
     r.add_argument("--method", dest="theme_method", choices=["nmf", "kmeans"], default=None,
                    help="theme model (default: nmf)")
     r.add_argument("--lexicon", default=None,
                    help="YAML of named themes → seed terms (default: the packaged lexicon)")
+    r.add_argument("--scheme", dest="theme_scheme", default=None,
+                   choices=["auto", "government_report", "community_summary"],
+                   help="named-theme scheme (default: auto, by each document's doc_type)")
     r.add_argument("--random-state", type=int, default=None, help="seed of the theme model")
     r.add_argument("--strict", action="store_true", default=None,
                    help="stop at the first page that fails instead of recording it")
@@ -73,11 +78,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     t.add_argument("--method", choices=["nmf", "kmeans"], default="nmf")
     t.add_argument("--lexicon", default=None, help="YAML of named themes → seed terms")
     t.add_argument("--random-state", type=int, default=0)
+    t.add_argument("--scheme", default="auto",
+                   choices=["auto", "government_report", "community_summary"],
+                   help="named-theme scheme (default: auto, by each document's doc_type)")
+    t.add_argument("--csv", action="store_true", help="also write utf-8-sig CSV tables")
     _common(t)
 
     c = sub.add_parser("charts", help="redraw the charts from the tables in OUT")
     c.add_argument("--out", default="data/processed")
     _common(c)
+
+    h = sub.add_parser("report", help="rebuild the HTML report (OUT/report/) from the tables")
+    h.add_argument("--out", default="data/processed")
+    _common(h)
     return p.parse_args(argv)
 
 
@@ -91,9 +104,10 @@ def _config(args: argparse.Namespace) -> RunConfig:
         "csv": args.csv, "workers": args.workers, "engine": args.engine,
         "scheduler": args.scheduler, "text_column": args.text_column,
         "encoding": args.encoding, "resume": args.resume, "themes": args.themes,
-        "charts": args.charts, "n_themes": args.n_themes, "strict": args.strict,
+        "charts": args.charts, "report": args.report, "n_themes": args.n_themes,
+        "strict": args.strict,
         "theme_method": args.theme_method, "lexicon": args.lexicon,
-        "random_state": args.random_state,
+        "random_state": args.random_state, "theme_scheme": args.theme_scheme,
     }
     if args.config:
         return load_config(args.config, **overrides)
@@ -115,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .themes import run_themes
 
             frames = run_themes(Path(args.out), n_themes=args.n_themes, method=args.method,
-                                lexicon=args.lexicon, random_state=args.random_state)
+                                lexicon=args.lexicon, random_state=args.random_state,
+                                scheme=args.scheme, csv=args.csv)
             for name, df in frames.items():
                 print(f"{name}: {len(df)} rows")
             return 0
@@ -124,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             for path in draw_charts(Path(args.out)):
                 print(path)
+            return 0
+        if args.command == "report":
+            from .report import build_report
+
+            print(build_report(Path(args.out)))
             return 0
     except _UsageError as exc:
         print(f"corpus-tools: error: {exc}", file=sys.stderr)
@@ -182,6 +202,8 @@ def _run(args: argparse.Namespace) -> int:
         for name, step in result.manifest["steps"].items():
             if step.get("status") != "ok":
                 print(f"  {name} step failed: {step.get('reason')}")
+        if result.manifest["steps"].get("report", {}).get("status") == "ok":
+            print(f"  report: {Path(result.out_dir) / 'report' / 'index.html'}")
     if missing:
         print(f"corpus-tools: error: no such file or folder: {', '.join(missing)}",
               file=sys.stderr)

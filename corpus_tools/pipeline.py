@@ -8,7 +8,8 @@ Per input file (in a worker process, or on a Dask worker)::
 
 The rows of each file go to its own part (see :mod:`corpus_tools.store`), so the run can
 resume and memory stays flat. After all files: near-duplicate flags over the whole run,
-the tables assembled in input order, the manifest, then themes and charts.
+the tables assembled in input order, themes and charts, the manifest, then the HTML
+report (:mod:`corpus_tools.report`), whose time the manifest records.
 
 A page that cannot be read becomes a ``failed`` or ``skipped`` manifest entry with its
 reason; a stage that raises on a page becomes a row of ``errors.parquet``; the run goes
@@ -17,6 +18,7 @@ on unless ``strict`` is set.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -371,6 +373,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     from .articles import page_preamble, split_articles
     from .boilerplate import strip_boilerplate
     from .dedup import minhash_signature, remove_repeated_blocks
+    from .indicators import document_panel
     from .metadata import document_title, extract_metadata
     from .metrics import extract_metrics
     from .normalize import count_placeholders, detect_script, normalize_text
@@ -426,24 +429,55 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
                                    "rule": r.rule})
         title = err.call("metadata", document_title, art.title, doc_text, default=art.title)
         meta = err.call("metadata", extract_metadata, title, doc_text, default={}) or {}
+        # Where each line came from, so a reader (the report) can show removed lines in
+        # place; only needed (and only computed) when something was removed from the page.
+        line_nos = (_doc_line_nos(raw_lines, art, {r.line_no for r in repeats}, doc_text)
+                    if out["removed"] else None)
         out["documents"].append({
             "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
             "title": title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
             "place": meta.get("place"), "script": script, "encoding": page.encoding,
             "n_chars": len(doc_text), "masked": count_placeholders(doc_text),
-            "duplicate_of": None, "meta": meta_json, "text": doc_text,
+            "duplicate_of": None, "meta": meta_json, "text": doc_text, "line_nos": line_nos,
         })
         sections = err.call("sections", split_sections, doc_text, default=[]) or []
         for s in sections:
             out["sections"].append(as_row(s, doc_id=doc_id))
         index = SectionIndex(sections)
-        for m in err.call("metrics", extract_metrics, doc_text, default=[]) or []:
+        metrics = err.call("metrics", functools.partial(
+            extract_metrics, sections=sections, year=meta.get("year"),
+            doc_type=meta.get("doc_type")), doc_text, default=[]) or []
+        for m in metrics:
             out["metrics"].append(as_row(m, doc_id=doc_id, section_id=index.at(m.start)))
+        if any(m.indicator is not None for m in metrics):
+            out["indicators"].extend(err.call(
+                "indicators", document_panel, out["documents"][-1], metrics, sections,
+                default=[]) or [])
         sig = err.call("signature", minhash_signature, doc_text, default=None)
         if sig is not None:
             out["signatures"].append({"doc_id": doc_id, "signature": [int(x) for x in sig]})
     out["errors"] = err.rows
     return out
+
+
+def _doc_line_nos(raw_lines: _RawLines, art: Any, dropped: set[int],
+                  doc_text: str) -> list[int] | None:
+    """The raw line number of every non-blank line of *doc_text*, in order, or ``None``.
+
+    *doc_text* is the article's text without the lines in *dropped* (1-based within the
+    article: the repeated blocks). ``None`` when the correspondence does not hold.
+    """
+    nos: list[int] = []
+    pos = art.start
+    for t, line in enumerate(art.text.split("\n"), 1):
+        if t not in dropped and line.strip():
+            no = raw_lines.line_no(pos)
+            if no is None:
+                return None
+            nos.append(no)
+        pos += len(line) + 1
+    kept = sum(1 for line in doc_text.split("\n") if line.strip())
+    return nos if len(nos) == kept else None
 
 
 # --------------------------------------------------------------------------- one file
@@ -921,6 +955,13 @@ def run(
             timings[step] = round(time.time() - t0, 3)
         final = manifest(True, steps)
         store.write_json(out / "manifest.json", final)
+    if config.report:
+        # The report shows the manifest, so it comes after it; its own time is added after.
+        t0 = time.time()
+        steps["report"] = _corpus_step("report", out, config)
+        timings["report"] = round(time.time() - t0, 3)
+        final = manifest(True, steps)
+        store.write_json(out / "manifest.json", final)
     return RunResult(out, final, tables)
 
 
@@ -985,8 +1026,16 @@ def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:
             from .themes import run_themes
 
             frames = run_themes(out, n_themes=config.n_themes, method=config.theme_method,
-                                lexicon=config.lexicon, random_state=config.random_state)
-            return {"status": "ok", "rows": {k: len(v) for k, v in frames.items()}}
+                                lexicon=config.lexicon, random_state=config.random_state,
+                                scheme=config.theme_scheme, sample_size=config.theme_sample,
+                                csv=config.csv)
+            return {"status": "ok", "rows": {k: len(v) for k, v in frames.items()},
+                    # the curve behind the choice of the number of themes
+                    "selection": frames["theme_selection"].to_dict(orient="records")}
+        if name == "report":
+            from .report import build_report
+
+            return {"status": "ok", "files": [str(build_report(out).relative_to(out))]}
         from .charts import draw_charts
 
         paths = draw_charts(out)

@@ -16,6 +16,7 @@ __all__ = [
     "DOCUMENT_COLUMNS",
     "ERROR_COLUMNS",
     "METRIC_COLUMNS",
+    "PANEL_COLUMNS",
     "REMOVED_COLUMNS",
     "SECTION_COLUMNS",
     "SECTION_THEME_COLUMNS",
@@ -110,6 +111,13 @@ class Metric:
     start: int
     end: int
     sentence: str
+    #: what the figure measures (an id of resources/indicators.tsv), None when no indicator
+    indicator: str | None = None
+    #: ``target`` (set for a coming period), ``achieved`` (reported for a past one) or None
+    stance: str | None = None
+    #: the year the figure refers to; a multi-year figure runs from ``period`` to ``period_end``
+    period: int | None = None
+    period_end: int | None = None
 
 
 def as_row(record: Any, /, **extra: Any) -> dict[str, Any]:
@@ -147,6 +155,7 @@ DOCUMENT_COLUMNS: tuple[str, ...] = (
     "duplicate_of",
     "meta",
     "text",
+    "line_nos",
 )
 REMOVED_COLUMNS: tuple[str, ...] = ("source", "record", "article_no", "line_no", "text", "rule")
 # A section's text is not stored: it is documents.text[start:end] (store.section_text),
@@ -157,7 +166,13 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "section_id",
     *(n for n in _names(Metric)),
 )
-THEME_COLUMNS: tuple[str, ...] = ("theme_id", "label", "top_terms", "size")
+#: The indicator panel (corpus_tools.indicators): one row per (document, indicator, stance).
+PANEL_COLUMNS: tuple[str, ...] = (
+    "doc_id", "place", "year", "indicator", "stance", "period", "value", "value_max",
+    "qualifier", "unit", "status", "aspiration", "raw", "start", "end", "sentence",
+    "section_id",
+)  # fmt: skip
+THEME_COLUMNS: tuple[str, ...] = ("theme_id", "label", "top_terms", "size", "stability")
 SECTION_THEME_COLUMNS: tuple[str, ...] = ("doc_id", "section_id", "theme_id", "weight")
 ERROR_COLUMNS: tuple[str, ...] = ("source", "record", "stage", "error", "message")
 
@@ -167,5 +182,6 @@ TABLES: dict[str, tuple[str, ...]] = {
     "removed": REMOVED_COLUMNS,
     "sections": SECTION_COLUMNS,
     "metrics": METRIC_COLUMNS,
+    "indicators": PANEL_COLUMNS,
     "errors": ERROR_COLUMNS,
 }
