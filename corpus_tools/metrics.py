@@ -392,12 +392,10 @@ def _read(
         unit = rules.units["%"]
         if pq:
             quals.append(rules.qualifier_of[pq])
-        read = read_numeral(num)
+        read = _numeral(num, quals)
         if read is None:
             return None
-        value, value_max = read.value, read.value_max
-        if read.approx:
-            quals.append("approx")
+        value, value_max = read
         masked = False
         is_cn = True
         num_start = m.start("pn")
@@ -427,12 +425,10 @@ def _read(
                 plain = num2 is None and not mag2 and cents is None and unit.factor == 1.0
                 value = float(num) if plain else Decimal(num)  # type: ignore[assignment]
             else:
-                read = read_numeral(num)
+                read = _numeral(num, quals)
                 if read is None:
                     return None
-                value, value_max = read.value, read.value_max
-                if read.approx:
-                    quals.append("approx")
+                value, value_max = read
             if num2 is not None:
                 value_max = parse_decimal(num2)
                 if value_max is None:
@@ -508,6 +504,16 @@ def _read(
         qualifier,
         masked,
     )
+
+
+def _numeral(num: str, quals: list[str]) -> tuple[Decimal, Decimal | None] | None:
+    """The value (and the high end of 三五百) of a number; ``approx`` added to *quals*."""
+    read = read_numeral(num)
+    if read is None:
+        return None
+    if read.approx:
+        quals.append("approx")
+    return read.value, read.value_max
 
 
 _EXACT_MAG = {c: Decimal(v) for c, v in MAGNITUDES.items()}
