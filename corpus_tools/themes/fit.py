@@ -77,6 +77,26 @@ class Reservoir:
         elif self._heap and (-p, k) > (self._heap[0][0], self._heap[0][1]):
             heapq.heapreplace(self._heap, entry)
 
+    def merge(self, other: Reservoir) -> Reservoir:
+        """The sample of both reservoirs' items (same size and seed): the reservoirs of
+        batches handled by different tasks combine into the one a single pass would give.
+
+        >>> a, b, whole = Reservoir(3, 1), Reservoir(3, 1), Reservoir(3, 1)
+        >>> for i in range(8):
+        ...     (a if i % 2 else b).add(("d", str(i)), i)
+        ...     whole.add(("d", str(i)), i)
+        >>> a.merge(b).items() == whole.items()
+        True
+        """
+        if (other.size, other.random_state) != (self.size, self.random_state):
+            raise ValueError("reservoirs of different size or seed do not merge")
+        out = Reservoir(self.size, self.random_state)
+        out.seen = self.seen + other.seen
+        out._heap = heapq.nlargest(self.size, [*self._heap, *other._heap],
+                                   key=lambda e: (e[0], e[1]))
+        heapq.heapify(out._heap)
+        return out
+
     def items(self) -> list[Any]:
         """The sampled items, ordered by key."""
         return [item for _, _, item in sorted(self._heap, key=lambda e: e[1])]
