@@ -470,7 +470,7 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     try:
         pages, issues = read_page(item.path, root=None, text_column=config.text_column,
                                   encoding=config.encoding, source=item.source,
-                                  report=repairs)
+                                  errors=config.decode_errors, report=repairs, data=data)
     except EmptyInputError as exc:
         entry.update(status="skipped", reason=str(exc))
         _write(out_dir, item, {}, entry, sha, fingerprint)
@@ -483,8 +483,21 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     for record, reason in issues:
         tables["errors"].append({"source": item.source, "record": record, "stage": "read",
                                  "error": "InputError", "message": reason})
+    unclosed = repairs.pop("unclosed", None)
+    if unclosed:  # the text an unclosed <script> hid: nothing real is lost unrecorded
+        tables["removed"].append({"source": item.source, "record": None, "article_no": None,
+                                  "line_no": None, "text": unclosed["text"],
+                                  "rule": f"html_unclosed_{unclosed['tag']}"})
+        repairs["unclosed"] = {"tag": unclosed["tag"], "line": unclosed["line"],
+                               "chars": len(unclosed["text"])}
     for page in pages:
-        for name, rows in process_page(page, config).items():
+        rows_of_page = process_page(page, config)
+        if not rows_of_page["documents"] and not rows_of_page["errors"] \
+                and page.record is not None:
+            tables["errors"].append({"source": item.source, "record": page.record,
+                                     "stage": "normalize", "error": "EmptyInputError",
+                                     "message": _NO_TEXT})
+        for name, rows in rows_of_page.items():
             tables[name].extend(rows)
     entry["pages"] = len(pages)
     entry["encoding"] = pages[0].encoding if pages else None
@@ -494,11 +507,18 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     if not pages:
         entry.update(status="failed", reason="no readable page: " +
                      "; ".join(f"record {r}: {m}" for r, m in issues[:3]))
+    elif not tables["documents"] and all(r["message"] == _NO_TEXT for r in tables["errors"]):
+        # Only NBSP, zero-width or other characters that normalization removes.
+        tables["errors"] = []
+        entry.update(status="skipped", reason=_NO_TEXT, errors=0)
     elif tables["errors"]:
         stages = sorted({row["stage"] for row in tables["errors"]})
         entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
     _write(out_dir, item, tables, entry, sha, fingerprint)
     return entry
+
+
+_NO_TEXT = "no text after normalization"
 
 
 def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, Any]:
