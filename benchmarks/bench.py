@@ -99,13 +99,31 @@ def stage_rows(files: list[tuple[str, str]]) -> list[tuple[str, str, float, floa
         lambda d: (remove_repeated_blocks(d), minhash_signature(d)), docs)
     add("sections", "documents", split_sections, docs)
     add("metrics", "documents", extract_metrics, docs)
+    # As the pipeline calls it: with the section tree and the year (stance from the report's
+    # parts), and the document's panel rows (corpus_tools.indicators).
+    from corpus_tools.indicators import document_panel
+    from corpus_tools.metadata import extract_metadata
+
+    context = {}
+    for d in docs:
+        meta = extract_metadata("", d)
+        context[id(d)] = (split_sections(d), meta.get("year"), meta.get("doc_type"))
+
+    def metrics_in_context(d: str) -> None:
+        secs, year, doc_type = context[id(d)]
+        ms = extract_metrics(d, sections=secs, year=year, doc_type=doc_type)
+        if any(m.indicator for m in ms):
+            document_panel({"doc_id": "x", "year": year, "doc_type": doc_type, "text": d}, ms,
+                           secs)
+
+    add("metrics + indicators + panel", "documents", metrics_in_context, docs)
 
     def per_page(t: str) -> None:
         s = normalize_text(strip_boilerplate(t).text)
         for a in split_articles(s):
             d, _ = remove_repeated_blocks(a.text)
-            split_sections(d)
-            extract_metrics(d)
+            secs = split_sections(d)
+            extract_metrics(d, sections=secs)
             minhash_signature(d)
 
     add("per-page stages together", "raw simplified pages", per_page, simplified)

@@ -31,6 +31,7 @@ from .errors import (
     ResourceError,
     SchemaError,
 )
+from .indicators import indicator_panel, panel_wide, write_panel
 from .io import decode_bytes, read_page
 from .metadata import extract_metadata
 from .metrics import extract_metrics
@@ -67,9 +68,11 @@ __all__ = [
     "extract_metadata",
     "extract_metrics",
     "find_duplicates",
+    "indicator_panel",
     "load_config",
     "minhash_signature",
     "normalize_text",
+    "panel_wide",
     "read_page",
     "read_table",
     "section_text",
@@ -84,4 +87,5 @@ __all__ = [
     "strip_boilerplate",
     "theme_frequency",
     "tokenize",
+    "write_panel",
 ]

@@ -7,7 +7,11 @@ rules in ``resources/articles.tsv``. A sequence of markers counts only when its 
 1, 2, 3, … in page order (a lone ``总结1`` in a sentence is no marker); a lone marker
 numbered 1 counts only near the top of the page, and never in the weak ``…总结1`` form.
 What stands above the first marker (the
-page's own title repeated, an intro) is the page preamble, see :func:`page_preamble`.
+page's own title repeated, an intro) is the page preamble, see :func:`page_preamble`,
+unless it holds a numbered heading or more than a fifth of the page (and more than 400
+characters): then it is an article of its own, so nothing real is dropped. Annex and
+glossary headings (``附件1``, ``附件二：…``, ``名词解释``; ``resources/parts.tsv``) are never
+article markers: they belong to the report they close (see :mod:`corpus_tools.sections`).
 
 A page without markers is one article: number 1, its title the page's first line when that
 line is an evident title, else ``""``.
@@ -141,6 +145,8 @@ def _match(
     """The first marker rule the line's content matches (only labels on a long line)."""
     if not core:
         return None
+    if _part_of(core) is not None:
+        return None  # 附件1 / 名词解释: a part of the report above, not a new article
     for rule in _rules() if rules is None else rules:
         if rule.kind == "skip" or (truncated and rule.kind != "label"):
             continue
@@ -153,6 +159,17 @@ def _match(
             continue
         return rule, m
     return None
+
+
+@functools.cache
+def _part_heads() -> Callable[[str], str | None]:
+    from .sections import part_of_heading  # sections does not import this module
+
+    return part_of_heading
+
+
+def _part_of(core: str) -> str | None:
+    return _part_heads()(core)
 
 
 def is_article_marker(line: str) -> bool:
@@ -330,6 +347,15 @@ def split_articles(text: str) -> list[Article]:
         ):
             chain = []
     articles: list[Article] = []
+    if chain and _head_is_article(text, chain[0].line_start):
+        # Nothing real is dropped: a head holding headings or much of the page is an
+        # article of its own (a report above its 附件, a summary above a 篇二).
+        head = text[: chain[0].line_start]
+        found = _evident_title(head)
+        title, body = found if found is not None else ("", 0)
+        s, e = _trim(text, body, len(head))
+        if s < e:
+            articles.append(Article(1, title, text[s:e], s, e))
     if chain:
         for i, mk in enumerate(chain):
             stop = chain[i + 1].line_start if i + 1 < len(chain) else len(text)
@@ -348,6 +374,23 @@ def split_articles(text: str) -> list[Article]:
         return [Article(1, title, text[s:e], s, e)]
     s, e = _trim(text, 0, len(text))
     return [Article(1, "", text[s:e], s, e)]
+
+
+# The text above a page's first marker is an article, not a preamble, when it holds a
+# numbered heading or more than this share of the page (and more than _LONE_MAX_CHARS).
+_HEAD_SHARE = 0.2
+
+
+def _head_is_article(text: str, first_marker: int) -> bool:
+    from .boilerplate import is_numbered_heading
+
+    head = text[:first_marker]
+    size = len(head.strip())
+    if not size:
+        return False
+    if size > _LONE_MAX_CHARS and size > _HEAD_SHARE * len(text.strip()):
+        return True
+    return any(is_numbered_heading(line) for line in head.split("\n") if line.strip())
 
 
 def page_preamble(text: str, articles: list[Article]) -> str:

@@ -29,6 +29,21 @@ Rule kinds (column ``kind``):
              the title-like lines under it, up to the end of the page or the next real
              paragraph, numbered heading or article title.
 
+Structural rules (in code; they read the page's shape, so a portal never seen is cleaned
+too; the furniture vocabulary is ``resources/furniture_words.tsv``):
+
+``meta_label_value``  the value under a label line that a rule removed (``发表时间：`` ⏎
+                      ``2026-02-09 09:45:30``, ``来源：`` ⏎ a newspaper, ``责任编辑：`` ⏎ a
+                      name): a short line, no sentence, no numbered heading.
+``breadcrumb_split``  a breadcrumb written one item per line (``首页`` ⏎ ``>`` ⏎ ``政务信息``):
+                      the short lines on both sides of a separator line.
+``toolbar_words``     a line made only of furniture words and separators (``下载 打印 全屏``,
+                      ``【字号：``, ``微信``), above the first or below the last body
+                      paragraph, or next to other furniture; never a lone word in the body.
+``nav_run``           a run of three or more one-item lines above or below the body, at
+                      least half of them furniture (a menu ``首页 机构 政务公开 … 走进某省``);
+                      a line naming a document (``…工作报告``) is never part of one.
+
 >>> page = ("当前位置:首页>计划>社区工作\\n\\n社区工作总结\\n\\n一、基本情况\\n\\n"
 ...         "相关文章:\\n社区工作计划5篇")
 >>> out = strip_boilerplate(page)
@@ -44,13 +59,22 @@ import bisect
 import functools
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ResourceError, require_str
 from .rules import load_tsv
 from .schema import RemovedLine, Stripped
 
-__all__ = ["fold_text", "is_numbered_heading", "strip_boilerplate"]
+__all__ = ["STRUCTURAL_RULES", "fold_text", "is_numbered_heading", "strip_boilerplate"]
+
+#: Rule ids of the structural rules (in code, not in ``boilerplate.tsv``).
+STRUCTURAL_RULES: tuple[str, ...] = (
+    "meta_label_value",
+    "breadcrumb_split",
+    "toolbar_words",
+    "nav_run",
+)
 
 _RULE_FILE = "boilerplate.tsv"
 _KINDS = ("protect", "line", "head", "tail", "lead_in", "list")
@@ -330,6 +354,7 @@ def strip_boilerplate(text: str) -> Stripped:
                     # a line another rule names (a page counter, a pager) keeps that rule
                     removed[j] = hit[j] if j in hit else rid
                 j += 1
+    _structure(raw_lines, folded, removed, protected)
     # ``tail`` rules: below the last kept non-blank line.
     tail_ids = {idx for idx, rid in hit.items() if rules.kinds[rid] == "tail"}
     if tail_ids:
@@ -350,6 +375,111 @@ def strip_boilerplate(text: str) -> Stripped:
         for i in sorted(removed)
     )
     return Stripped(text="\n".join(kept), removed=records)
+
+
+# ------------------------------------------------------------------ structural rules
+
+# A value standing under its label (发表时间： ⏎ 2026-02-09 09:45:30) is at most this long.
+_VALUE_MAX = 40
+# A label: a few characters and a colon, nothing after it (the folded, stripped line).
+_LABEL_ONLY = re.compile(r"[^:：]{1,10}[:：]$")
+# A breadcrumb separator on a line of its own, and the items around it.
+_CRUMB_SEP = re.compile(r"(?:>{1,2}|»|›|/|\\|-{1,2}|—)$")
+_CRUMB_ITEM_MAX = 24
+# Toolbar, menu and share-bar lines: furniture words and these separators only.
+_TOOLBAR_MAX = 80
+_SEPARATORS = re.compile(r"[ |｜/·•>»<《》【】\[\]（）():：、,，\-—_*#]+")
+# A navigation menu: a run of at least this many short lines (one item each) at the head
+# or tail of the page, at least half of them furniture.
+_NAV_RUN = 3
+_NAV_ITEM_MAX = 10
+# A line naming a document (a title) is never a menu item.
+_NAMES_DOCUMENT = re.compile(r"总结|报告|汇报|计划|规划|纲要|方案|要点")
+
+
+@functools.cache
+def _furniture_words() -> re.Pattern[str]:
+    rows = load_tsv("furniture_words.tsv", required=("id", "word"))
+    words = sorted({r["word"].strip() for r in rows if r["word"].strip()}, key=len, reverse=True)
+    if not words:
+        raise ResourceError("corpus_tools/resources/furniture_words.tsv lists no word")
+    return re.compile("|".join(map(re.escape, words)))
+
+
+@functools.lru_cache(maxsize=16384)
+def _is_toolbar(folded_line: str) -> bool:
+    """A line made only of furniture words and separators (``下载 打印 【字号：加大】``)."""
+    s = folded_line.strip()
+    if not s or len(s) > _TOOLBAR_MAX:
+        return False
+    rest, n = _furniture_words().subn("", s)
+    return n > 0 and not _SEPARATORS.sub("", rest)
+
+
+def _structure(
+    raw_lines: list[str],
+    folded: Callable[[int], str],
+    removed: dict[int, str],
+    protected: Callable[[int], bool],
+) -> None:
+    """The rules read off the page's shape rather than one site's words (see the module
+    docstring): label + value pairs, split breadcrumbs, toolbar lines, navigation runs."""
+    n = len(raw_lines)
+    nonblank = [i for i in range(n) if not _blank(raw_lines[i])]
+    if not nonblank:
+        return
+    pos = {i: k for k, i in enumerate(nonblank)}
+
+    def short(i: int, limit: int) -> bool:
+        s = folded(i).strip()
+        return 0 < len(s) <= limit and not _SENTENCE_END.search(s) and not protected(i)
+
+    # Breadcrumbs written one item per line: 首页 ⏎ > ⏎ 政务信息 ⏎ > ⏎ …
+    for k, i in enumerate(nonblank):
+        if 0 < k < len(nonblank) - 1 and _CRUMB_SEP.fullmatch(folded(i).strip()):
+            prev, nxt = nonblank[k - 1], nonblank[k + 1]
+            if short(prev, _CRUMB_ITEM_MAX) and short(nxt, _CRUMB_ITEM_MAX):
+                for j in (prev, i, nxt):
+                    removed.setdefault(j, "breadcrumb_split")
+    # Label lines whose value stands on the next line.
+    for k, i in enumerate(nonblank[:-1]):
+        if i in removed and _LABEL_ONLY.fullmatch(folded(i).strip()):
+            j = nonblank[k + 1]
+            if j not in removed and short(j, _VALUE_MAX) and not _LABEL_ONLY.fullmatch(
+                folded(j).strip()
+            ):
+                removed[j] = "meta_label_value"
+    # The body: from the first to the last body paragraph that is kept.
+    body = [i for i in nonblank if i not in removed and _is_body(raw_lines[i])]
+    first, last = (body[0], body[-1]) if body else (n, -1)
+    toolbar = {i for i in nonblank if not protected(i) and _is_toolbar(folded(i))}
+    furniture = toolbar | set(removed)
+    for i in sorted(toolbar):
+        if i in removed:
+            continue
+        k = pos[i]
+        near = (k > 0 and nonblank[k - 1] in furniture) or (
+            k + 1 < len(nonblank) and nonblank[k + 1] in furniture
+        )
+        if i < first or i > last or near:
+            removed[i] = "toolbar_words"
+    # Navigation menus: runs of one-item lines above the body or below it.
+    run: list[int] = []
+    for i in [*nonblank, -1]:
+        item = (
+            i >= 0
+            and (i < first or i > last)
+            and short(i, _NAV_ITEM_MAX)
+            and not folded(i).rstrip().endswith((":", "："))
+            and (i in furniture or not _NAMES_DOCUMENT.search(folded(i)))
+        )
+        if item:
+            run.append(i)
+            continue
+        if len(run) >= _NAV_RUN and 2 * sum(1 for j in run if j in furniture) >= len(run):
+            for j in run:
+                removed.setdefault(j, "nav_run")
+        run = []
 
 
 @functools.lru_cache(maxsize=16384)

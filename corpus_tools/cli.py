@@ -1,8 +1,8 @@
 """The ``corpus-tools`` command line.
 
 ``corpus-tools run [INPUT ...] [--out DIR]`` processes pages into tables;
-``corpus-tools themes`` and ``corpus-tools charts`` redo the corpus-level steps on tables
-that a run already wrote, with other settings.
+``corpus-tools themes``, ``corpus-tools charts`` and ``corpus-tools report`` redo the
+corpus-level steps on tables that a run already wrote, with other settings.
 
 Exit codes: 0 when the run finished (pages that failed are entries of the manifest, with
 their reasons); 1 when it stopped on an error (``--strict``) or some of the inputs named
@@ -61,6 +61,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="skip fitting themes")
     r.add_argument("--no-charts", dest="charts", action="store_false", default=None,
                    help="skip drawing charts")
+    r.add_argument("--no-report", dest="report", action="store_false", default=None,
+                   help="skip writing the HTML report")
     r.add_argument("--n-themes", type=int, default=None,
                    help="number of discovered themes (default: chosen by the model)")
     r.add_argument("--method", dest="theme_method", choices=["nmf", "kmeans"], default=None,
@@ -84,6 +86,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     c = sub.add_parser("charts", help="redraw the charts from the tables in OUT")
     c.add_argument("--out", default="data/processed")
     _common(c)
+
+    h = sub.add_parser("report", help="rebuild the HTML report (OUT/report/) from the tables")
+    h.add_argument("--out", default="data/processed")
+    _common(h)
     return p.parse_args(argv)
 
 
@@ -97,7 +103,8 @@ def _config(args: argparse.Namespace) -> RunConfig:
         "csv": args.csv, "workers": args.workers, "engine": args.engine,
         "scheduler": args.scheduler, "text_column": args.text_column,
         "encoding": args.encoding, "resume": args.resume, "themes": args.themes,
-        "charts": args.charts, "n_themes": args.n_themes, "strict": args.strict,
+        "charts": args.charts, "report": args.report, "n_themes": args.n_themes,
+        "strict": args.strict,
         "theme_method": args.theme_method, "lexicon": args.lexicon,
         "random_state": args.random_state, "decode_errors": args.decode_errors,
         "page_timeout": args.page_timeout,
@@ -131,6 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             for path in draw_charts(Path(args.out)):
                 print(path)
+            return 0
+        if args.command == "report":
+            from .report import build_report
+
+            print(build_report(Path(args.out)))
             return 0
     except _UsageError as exc:
         print(f"corpus-tools: error: {exc}", file=sys.stderr)
@@ -182,11 +194,15 @@ def _run(args: argparse.Namespace) -> int:
         for e in result.entries:
             if e["status"] != "ok":
                 print(f"  {e['status']}: {e['source']}: {e['reason']}")
+            for warning in e.get("warnings", ()):
+                print(f"  warning: {e['source']}: {warning}")
             if e.get("repaired"):
                 print(f"  redone: {e['source']}: {e['repaired']}")
         for name, step in result.manifest["steps"].items():
             if step.get("status") != "ok":
                 print(f"  {name} step failed: {step.get('reason')}")
+        if result.manifest["steps"].get("report", {}).get("status") == "ok":
+            print(f"  report: {Path(result.out_dir) / 'report' / 'index.html'}")
     if missing:
         print(f"corpus-tools: error: no such file or folder: {', '.join(missing)}",
               file=sys.stderr)

@@ -72,6 +72,8 @@ class RunConfig:
     random_state: int = 0
     #: draw PNG and SVG charts into ``OUT/charts/``.
     charts: bool = True
+    #: write the HTML report into ``OUT/report/`` (see :mod:`corpus_tools.report`).
+    report: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -36,10 +36,14 @@ from .schema import RemovedLine
 __all__ = [
     "SEED",
     "SHINGLE",
+    "DuplicateIndex",
+    "band_groups",
+    "band_pairs",
     "find_duplicates",
     "jaccard",
     "minhash_signature",
     "remove_repeated_blocks",
+    "resolve_pairs",
 ]
 
 #: Characters per shingle.
@@ -210,14 +214,24 @@ def _bands(num_perm: int, threshold: float) -> tuple[int, int]:
 
 
 def find_duplicates(
-    items: Iterable[tuple[str, np.ndarray]], *, threshold: float = 0.8
+    items: Iterable[tuple[str, np.ndarray]],
+    *,
+    threshold: float = 0.8,
+    converted: Collection[str] = (),
 ) -> dict[str, str]:
-    """Map each near-duplicate's ``doc_id`` to the ``doc_id`` of the first copy.
+    """Map each near-duplicate's ``doc_id`` to the ``doc_id`` of the original copy.
 
     *items* are ``(doc_id, signature)`` pairs in corpus order. A document whose estimated
-    Jaccard similarity with an earlier one reaches *threshold* is a duplicate of the first
-    document of that group (so a copy of a copy points at the original). Documents that
-    are not duplicates are absent from the result.
+    Jaccard similarity with an earlier one reaches *threshold* is a duplicate of the
+    original of that group (so a copy of a copy points at the original). The original is
+    the group's first document not listed in *converted* (the ``doc_id``s of copies in
+    another script than the native one: a traditional copy machine-converted from a
+    simplified report), else its first document. Documents that are not duplicates are
+    absent from the result.
+
+    >>> s = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
+    >>> find_duplicates([("tc", s), ("sc", s)], converted={"tc"})
+    {'tc': 'sc'}
 
     >>> s1 = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
     >>> s2 = minhash_signature("一、加强组织领导，健全工作机制，街道成立了创建工作领导小组。")
@@ -225,44 +239,157 @@ def find_duplicates(
     >>> find_duplicates([("a", s1), ("b", s3), ("c", s2)], threshold=0.5)
     {'c': 'a'}
     """
-    if not 0.0 < threshold <= 1.0:
-        raise InputError(f"threshold must be in (0, 1], got {threshold!r}")
-    tables: list[dict[bytes, list[int]]] = []
-    ids: list[str] = []
-    sigs: list[np.ndarray] = []
-    root: list[int] = []
-    out: dict[str, str] = {}
-    band_rows: tuple[int, int] | None = None
+    index = DuplicateIndex(threshold)
     for doc_id, sig in items:
+        index.add(doc_id, sig)
+    return index.mapping(converted)
+
+
+class DuplicateIndex:
+    """:func:`find_duplicates` one document at a time: the LSH tables grow as signatures
+    arrive (in corpus order), so the pipeline flags each document while the pages of later
+    files are still being processed.
+
+    :meth:`add` returns the first copy of the new document (or ``None``);
+    :meth:`mapping` is the result of :func:`find_duplicates` over everything added (a
+    group's original can change when a native copy follows converted ones).
+
+    >>> idx = DuplicateIndex(0.5)
+    >>> s = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
+    >>> idx.add("a", s), idx.add("b", s)
+    (None, 'a')
+    """
+
+    def __init__(self, threshold: float = 0.8) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise InputError(f"threshold must be in (0, 1], got {threshold!r}")
+        self.threshold = threshold
+        self._tables: list[dict[bytes, list[int]]] = []
+        self._ids: list[str] = []
+        self._sigs: list[np.ndarray] = []
+        self._root: list[int] = []
+        self._out: dict[str, str] = {}
+        self._band_rows: tuple[int, int] | None = None
+
+    def add(self, doc_id: str, sig: np.ndarray) -> str | None:
         sig = np.asarray(sig, dtype=np.uint64)
-        if band_rows is None:
-            band_rows = _bands(len(sig), threshold)
-            tables = [{} for _ in range(band_rows[0])]
-        elif len(sig) != len(sigs[0]):
+        if self._band_rows is None:
+            self._band_rows = _bands(len(sig), self.threshold)
+            self._tables = [{} for _ in range(self._band_rows[0])]
+        elif len(sig) != len(self._sigs[0]):
             raise InputError(
-                f"signature of {doc_id!r} has {len(sig)} values, expected {len(sigs[0])}"
+                f"signature of {doc_id!r} has {len(sig)} values, expected {len(self._sigs[0])}"
             )
-        nb, r = band_rows
-        idx = len(ids)
-        ids.append(str(doc_id))
-        sigs.append(sig)
-        root.append(idx)
+        nb, r = self._band_rows
+        idx = len(self._ids)
+        self._ids.append(str(doc_id))
+        self._sigs.append(sig)
+        self._root.append(idx)
         if (sig == _EMPTY).all():
-            continue
+            return None
         keys = [sig[i * r : (i + 1) * r].tobytes() for i in range(nb)]
         candidates: set[int] = set()
-        for table, key in zip(tables, keys, strict=True):
+        for table, key in zip(self._tables, keys, strict=True):
             candidates.update(table.get(key, ()))
         best = None
         for c in sorted(candidates):
-            if jaccard(sig, sigs[c]) >= threshold - 1e-9:
-                best = root[c] if best is None else min(best, root[c])
+            if jaccard(sig, self._sigs[c]) >= self.threshold - 1e-9:
+                best = self._root[c] if best is None else min(best, self._root[c])
         if best is not None:
-            root[idx] = best
-            out[ids[idx]] = ids[best]
-        for table, key in zip(tables, keys, strict=True):
+            self._root[idx] = best
+            self._out[self._ids[idx]] = self._ids[best]
+        for table, key in zip(self._tables, keys, strict=True):
             table.setdefault(key, []).append(idx)
+        return self._out.get(self._ids[idx])
+
+    def mapping(self, converted: Collection[str] = ()) -> dict[str, str]:
+        """Each near-duplicate's ``doc_id`` → the ``doc_id`` of its group's original: the
+        first document not in *converted* (see :func:`find_duplicates`), else the first."""
+        return _reroot(self._ids, dict(self._out), converted)
+
+
+def _reroot(ids: Sequence[str], out: dict[str, str], converted: Collection[str]) -> dict[str, str]:
+    """Make each group's original its first document not in *converted*."""
+    if not converted or not out:
+        return out
+    roots = set(out.values())
+    groups: dict[str, list[str]] = {}
+    for doc_id in ids:
+        if doc_id in out or doc_id in roots:
+            groups.setdefault(out.get(doc_id, doc_id), []).append(doc_id)
+    out = {}
+    for members in groups.values():
+        original = next((d for d in members if d not in converted), members[0])
+        out.update({d: original for d in members if d != original})
     return out
+
+
+# ----------------------------------------------------------------- the same, by bands
+
+
+def band_groups(num_perm: int, threshold: float, n_tasks: int) -> tuple[int, list[list[int]]]:
+    """``(rows per band, bands split into up to n_tasks groups)`` for :func:`band_pairs`."""
+    nb, r = _bands(num_perm, threshold)
+    n_tasks = max(1, min(n_tasks, nb))
+    return r, [list(range(nb))[i::n_tasks] for i in range(n_tasks)]
+
+
+def band_pairs(sigs: np.ndarray, bands: Sequence[int], rows: int,
+               threshold: float) -> list[tuple[int, int]]:
+    """Verified near-duplicate pairs ``(earlier, later)`` (row numbers of *sigs*) among the
+    documents that share a bucket in one of *bands*. The work of one Dask task: the bands
+    of :func:`find_duplicates` are independent, so each task takes some of them, and
+    :func:`resolve_pairs` over all tasks' pairs gives what :func:`find_duplicates` gives.
+    Empty signatures (no text) take no part, as there.
+
+    >>> s = minhash_signature("一、加强组织领导，健全工作机制，社区成立了创建工作领导小组。")
+    >>> t = minhash_signature("二、丰富文体活动，组织居民开展广场舞比赛和读书活动。")
+    >>> rows, groups = band_groups(len(s), 0.8, 1)
+    >>> band_pairs(np.stack([s, t, s]), groups[0], rows, 0.8)
+    [(0, 2)]
+    """
+    sigs = np.asarray(sigs, dtype=np.uint64)
+    if sigs.ndim != 2 or not len(sigs):
+        return []
+    live = ~(sigs == _EMPTY).all(axis=1)
+    found: set[tuple[int, int]] = set()
+    for b in bands:
+        block = np.ascontiguousarray(sigs[:, b * rows:(b + 1) * rows])
+        keys = block.view(np.dtype((np.void, block.dtype.itemsize * block.shape[1]))).ravel()
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        for lo, hi in zip(starts, ends, strict=True):
+            if hi - lo < 2:
+                continue
+            members = np.sort(order[lo:hi])
+            members = members[live[members]]
+            for k in range(1, len(members)):
+                later = int(members[k])
+                found.update((int(c), later) for c in members[:k])
+    if not found:
+        return []
+    pairs = np.array(sorted(found), dtype=np.int64)
+    same = np.count_nonzero(sigs[pairs[:, 0]] == sigs[pairs[:, 1]], axis=1) / sigs.shape[1]
+    keep = same >= threshold - 1e-9
+    return [(int(a), int(b)) for a, b in pairs[keep]]
+
+
+def resolve_pairs(ids: Sequence[str], pairs: Iterable[tuple[int, int]],
+                  converted: Collection[str] = ()) -> dict[str, str]:
+    """:func:`find_duplicates`'s mapping from verified pairs ``(earlier, later)``: in
+    corpus order, each document joins the group of its earliest similar predecessor."""
+    earlier: dict[int, list[int]] = {}
+    for c, a in pairs:
+        earlier.setdefault(a, []).append(c)
+    root = list(range(len(ids)))
+    out: dict[str, str] = {}
+    for a in sorted(earlier):
+        best = min(root[c] for c in earlier[a])
+        root[a] = best
+        out[ids[a]] = ids[best]
+    return _reroot(ids, out, converted)
 
 
 def _keys(text: str) -> list[str]:

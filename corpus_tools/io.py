@@ -44,6 +44,7 @@ __all__ = [
     "Issue",
     "NotRegularFileError",
     "decode_bytes",
+    "html_main_content",
     "html_to_text",
     "read_page",
     "read_regular_file",
@@ -468,6 +469,72 @@ def _extract_html(html: str) -> tuple[str, str, dict[str, Any] | None]:
     return text, title, unclosed
 
 
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def html_main_content(html: str, visible: str) -> tuple[tuple[int, ...], dict[str, str]]:
+    """Which lines of *visible* (:func:`html_to_text` of *html*) lie outside the page's
+    main content, by trafilatura, and the metadata it reads (``title``, ``date``,
+    ``site_name``) plus ``extractor``: ``trafilatura``, or ``fallback: <why>`` when it is
+    not installed, fails or finds no main text (then no line is left out).
+
+    A visible line is main content when its text (spaces aside) occurs in trafilatura's
+    main text, read in order; the line that repeats the extracted title above it stays
+    too, so the title heads the document.
+
+    >>> page = ("<html><body><div class='nav'><a>首页</a> <a>政务公开</a></div><article>"
+    ...         "<h1>社区工作总结</h1>" + "<p>今年社区工作扎实有效，居民满意度明显提升，"
+    ...         "全年开展志愿服务活动46场。</p>" * 3 + "</article>"
+    ...         "<div class='footer'>主办单位：某某社区居委会</div></body></html>")
+    >>> visible, _ = html_to_text(page)
+    >>> dropped, meta = html_main_content(page, visible)
+    >>> [visible.split("\\n")[i - 1] for i in dropped], meta["extractor"]
+    (['首页 政务公开', '主办单位：某某社区居委会'], 'trafilatura')
+    """
+    try:
+        import trafilatura
+    except ImportError:  # pragma: no cover - a dependency
+        return (), {"extractor": "fallback: trafilatura is not installed"}
+    try:
+        doc = trafilatura.bare_extraction(
+            html, with_metadata=True, include_comments=False, include_tables=True,
+            include_images=False, deduplicate=False,
+        )
+    except Exception as exc:  # a page trafilatura cannot parse is read whole
+        return (), {"extractor": f"fallback: trafilatura failed ({type(exc).__name__})"}
+    main = _squash(getattr(doc, "text", "") or "") if doc is not None else ""
+    if not main:
+        return (), {"extractor": "fallback: trafilatura found no main text"}
+    meta = {"extractor": "trafilatura"}
+    for key, attr in (("title", "title"), ("date", "date"), ("site_name", "sitename")):
+        value = getattr(doc, attr, None)
+        if value:
+            meta[key] = str(value)
+    title = _squash(meta.get("title", ""))
+    lines = visible.split("\n")
+    kept: set[int] = set()
+    pos = 0
+    for i, line in enumerate(lines):
+        key = _squash(line)
+        if not key:
+            continue
+        at = main.find(key, pos)
+        if at >= 0:
+            kept.add(i)
+            pos = at + len(key)
+    if not kept:
+        return (), {**meta, "extractor": "fallback: no visible line is in the main text"}
+    first = min(kept)
+    if title:  # the title line above the main text heads the document
+        for i in range(first - 1, -1, -1):
+            if _squash(lines[i]) == title:
+                kept.add(i)
+                break
+    dropped = tuple(i + 1 for i, line in enumerate(lines) if i not in kept and line.strip())
+    return dropped, meta
+
+
 _META_CHARSET_RE = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-]{2,20})""", re.IGNORECASE
 )
@@ -667,6 +734,8 @@ def _read_docx(data: bytes) -> str:
 
 _TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 _HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
+#: Suffixes read as HTML (main content by trafilatura).
+HTML_SUFFIXES = _HTML_SUFFIXES
 _RECORD_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".tsv"})
 #: Suffixes read_page knows; any other file is read as plain text.
 PAGE_SUFFIXES = _TEXT_SUFFIXES | _HTML_SUFFIXES | _RECORD_SUFFIXES | {".docx"}
@@ -767,9 +836,10 @@ def read_page(
             report["unclosed"] = unclosed
         if not text.strip():
             raise EmptyInputError("empty file (no visible text)")
-        return [
-            Page(source=source, text=text, encoding=name, meta={"title": title} if title else {})
-        ], []
+        dropped, meta = html_main_content(raw, text)
+        if title and "title" not in meta:
+            meta["title"] = title
+        return [Page(source=source, text=text, encoding=name, meta=meta, dropped=dropped)], []
     text, name = decode_bytes(data, encoding=encoding, errors=errors, report=report)
     del data
     if not text.strip():

@@ -35,7 +35,14 @@ from typing import Any
 from .errors import ResourceError, require_str
 from .rules import load_tsv
 
-__all__ = ["extract_doc_type", "extract_metadata", "extract_place", "extract_year"]
+__all__ = [
+    "document_title",
+    "extract_doc_type",
+    "extract_metadata",
+    "extract_place",
+    "extract_year",
+    "is_report",
+]
 
 _OPENING = 200
 _FIRST_PARAGRAPH = 300
@@ -66,17 +73,22 @@ def extract_year(title: str, text: str = "") -> int | None:
     True
     """
     title = _fold(require_str(title, what="title"))
-    m = _YEAR_TITLE.search(title)
-    if m:
-        return int(m.group(1))
-    m = _YEAR_CN.search(title)
-    if m:
-        return _cn_year(m.group(1))
+    year = _year_in_title(title)
+    if year is not None:
+        return year
     opening = _fold(require_str(text)[:_OPENING])
     m = _YEAR_TEXT.search(opening)
     if m:
         return int(m.group(1))
     m = _YEAR_CN.search(opening)
+    return _cn_year(m.group(1)) if m else None
+
+
+def _year_in_title(title: str) -> int | None:
+    m = _YEAR_TITLE.search(title)
+    if m:
+        return int(m.group(1))
+    m = _YEAR_CN.search(title)
     return _cn_year(m.group(1)) if m else None
 
 
@@ -263,12 +275,145 @@ def extract_place(title: str, text: str = "") -> str | None:
     return _places(_fold(first))
 
 
+# ------------------------------------------------------------------ government reports
+
+# How far into a report its title, dateline and speaker are looked for.
+_REPORT_OPENING = 800
+# A title line is at most this long (after the dateline is cut off).
+_TITLE_LINE_MAX = 60
+_DASHES = re.compile(r"[—－-]{1,2}|――")
+# The report is given to a people's congress by the government (我代表国务院/省人民政府).
+_REPORT_SIGNAL = re.compile(
+    r"我代表[^。！？\n]{0,16}(?:国务院|人民政府|政府)[^。！？\n]{0,16}向[^。！？\n]{0,8}(?:大会|会议)"
+    r"[^。！？\n]{0,4}(?:报告|作)"
+)
+_NATIONAL = re.compile(r"我代表国务院|国务院总理|全国人民代表大会第[一二三四五六七八九十]{1,3}次会议")
+# ——2026年1月25日在某省第十四届人民代表大会第五次会议上: the year the report is given in.
+_DATELINE = re.compile(r"(?<![0-9])(19[0-9]{2}|20[0-9]{2}) ?年 ?[0-9]{1,2} ?月 ?[0-9]{1,2} ?日 ?在")
+# 2026年政府工作任务 / 2026年经济社会发展总体要求: the year the report plans for.
+_PLAN_YEAR = re.compile(
+    r"(?<![0-9])(19[0-9]{2}|20[0-9]{2}) ?年(?:是|的)?(?:经济社会发展|国民经济和社会发展|政府工作任务"
+    r"|政府工作|重点工作|工作总体部署|主要预期目标|发展主要预期目标|主要目标任务|工作安排|工作建议"
+    r"|主要任务|工作任务)"
+)
+# 2025年工作回顾: the year before the report's.
+_REVIEW_YEAR = re.compile(r"(?<![0-9])(19[0-9]{2}|20[0-9]{2}) ?年(?:政府)?工作回顾")
+_PLACE_SUFFIX = r"(?:特别行政区|自治区|自治州|自治县|自治旗|省|市|县|区|州|盟|旗)"
+_GOV_PLACE = re.compile(rf"([\u4e00-\u9fff]{{2,10}}?{_PLACE_SUFFIX})(?:人民)?政府")
+_CONGRESS_PLACE = re.compile(
+    rf"在([\u4e00-\u9fff]{{2,10}}?{_PLACE_SUFFIX})第[一二三四五六七八九十]{{1,3}}届人民代表大会"
+)
+_SPEAKER_PLACE = re.compile(
+    rf"([\u4e00-\u9fff]{{2,10}}?{_PLACE_SUFFIX})(?:人民政府)?(?:代理|代)?"
+    r"(?:省长|市长|县长|区长|州长|盟长|旗长|主席|行政长官)"
+)
+_TITLE_LEAD = re.compile(r"(?:(?:19|20)[0-9]{2} ?年(?:度)?|关于)+")
+
+
+def is_report(title: str, text: str = "") -> bool:
+    """A government work report: ``报告`` in the title, or the opening's
+    ``我代表…政府向大会报告`` when the title names no type.
+
+    >>> is_report("", "各位代表：\\n现在，我代表国务院，向大会报告政府工作，请予审议。")
+    True
+    """
+    if extract_doc_type(title) == "报告":
+        return True
+    return _REPORT_SIGNAL.search(_fold(require_str(text)[:_REPORT_OPENING])) is not None
+
+
+def document_title(title: str, text: str) -> str:
+    """The line that names the document (``…政府工作报告``, ``…工作总结``): *title* when it
+    names one, else the first such line of the opening (cut before its dateline ``——``),
+    else *title*.
+
+    >>> document_title("", "政府工作报告——2017年3月5日在第十二届全国人民代表大会第五次会议上")
+    '政府工作报告'
+    >>> document_title("首页", "2026年某市政府工作报告\\n各位代表：")
+    '2026年某市政府工作报告'
+    >>> document_title("社区工作汇报", "今年以来……")
+    '社区工作汇报'
+    >>> document_title("政府工作报告——2016年3月5日在第十二届全国人民代表大会", "")
+    '政府工作报告'
+    """
+    require_str(title, what="title")
+    if extract_doc_type(title) != OTHER:
+        head = _DASHES.split(title, 1)[0].strip()
+        return head if head != title and extract_doc_type(head) != OTHER else title
+    for line in require_str(text)[:_REPORT_OPENING].split("\n")[:12]:
+        head = _DASHES.split(line.strip(" \t\u3000#*"), 1)[0].strip()
+        if head.startswith("各位代表"):
+            break
+        if 0 < len(head) <= _TITLE_LINE_MAX and not re.search("[。！？；，]", head):
+            folded = _fold(head)
+            if extract_doc_type(folded) != OTHER and folded.endswith(
+                tuple(w for w, _t in _doc_type_words())
+            ):
+                return head
+    return title
+
+
+def _report_year(title: str, opening: str, text: str) -> int | None:
+    m = _DATELINE.search(opening)
+    if m:
+        return int(m.group(1))
+    head = _fold(text[:20000]) if len(text) > len(opening) else opening
+    plans = [int(y) for y in _PLAN_YEAR.findall(head)]
+    if plans:
+        return max(set(plans), key=lambda y: (plans.count(y), y))
+    m = _REVIEW_YEAR.search(head)
+    return int(m.group(1)) + 1 if m else None
+
+
+def _report_place(title: str, opening: str) -> str | None:
+    if "国务院" in title or _NATIONAL.search(opening):
+        return "全国"
+    core = _TITLE_LEAD.sub("", title, count=1) if _TITLE_LEAD.match(title) else title
+    for pattern, where in ((_GOV_PLACE, core), (_CONGRESS_PLACE, opening),
+                           (_SPEAKER_PLACE, opening), (_GOV_PLACE, opening)):
+        m = pattern.match(where) if where is core else pattern.search(where)
+        if m and _report_place_ok(m.group(1)):
+            return m.group(1)
+    return None
+
+
+def _report_place_ok(name: str) -> bool:
+    rules = _place_rules()
+    return not any(name.endswith(w) for w in rules.not_place) and not name.startswith(
+        ("全", "本", "我", "各", "该", "省", "市", "县")
+    )
+
+
 def extract_metadata(title: str, text: str) -> dict[str, Any]:
     """``{'year': int | None, 'doc_type': str, 'place': str | None}`` for one document.
 
+    A government work report (see :func:`is_report`) is read as such: ``year`` is the
+    year it is for (the title's, else the dateline's ``——2026年1月25日在…``, else the
+    year its tasks are set for, ``2026年政府工作任务``, else the year after its review,
+    ``2025年工作回顾``); ``place`` is ``全国`` for the State Council's reports, else the
+    government of the title (``2026年某省人民政府工作报告``), the congress of the dateline
+    or the speaker's office (``某市市长``); ``doc_type`` is ``报告``.
+
     >>> extract_metadata("2008年国务院政府工作报告", "各位代表：")
-    {'year': 2008, 'doc_type': '报告', 'place': None}
+    {'year': 2008, 'doc_type': '报告', 'place': '全国'}
+    >>> extract_metadata("", "现在，我代表国务院，向大会报告政府工作。一、2023年工作回顾……"
+    ...                  "二、2024年经济社会发展总体要求和政策取向")
+    {'year': 2024, 'doc_type': '报告', 'place': '全国'}
+    >>> extract_metadata("2026年湖南省人民政府工作报告", "各位代表：")
+    {'year': 2026, 'doc_type': '报告', 'place': '湖南省'}
     """
+    require_str(title, what="title")
+    require_str(text)
+    if is_report(title, text):
+        ftitle = _fold(title)
+        opening = _fold(text[:_REPORT_OPENING])
+        year = _year_in_title(ftitle)
+        return {
+            "year": year if year is not None else (
+                _report_year(ftitle, opening, text) or extract_year(title, text)),
+            "doc_type": "报告",
+            "place": _report_place(ftitle, opening) or extract_place(title, text),
+        }
     return {
         "year": extract_year(title, text),
         "doc_type": extract_doc_type(title),

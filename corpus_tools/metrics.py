@@ -27,14 +27,17 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
 
 from .errors import ResourceError, require_str
-from .numerals import BIG_UNITS, DIGIT_VALUES, MAGNITUDES, parse_number
+from .numerals import BIG_UNITS, DIGIT_VALUES, MAGNITUDES, MAX_VALUE, parse_decimal, read_numeral
 from .rules import load_tsv
 from .schema import Metric
 
-__all__ = ["MetricRules", "extract_metrics", "metric_rules"]
+__all__ = ["MetricRules", "extract_metrics", "is_sentence_break", "metric_rules", "sentence_breaks"]
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +47,8 @@ _CATEGORIES = frozenset(
         "area", "length", "volume", "weight", "duration", "count",
     }
 )  # fmt: skip
-_QUALIFIERS = ("at_least", "at_most", "approx")  # precedence when several words qualify
+_QUALIFIERS = ("vague", "at_least", "at_most", "approx")  # precedence when several qualify
 _POSITIONS = frozenset({"before", "inner", "after", "before_magnitude"})
-_SENTENCE_END = "。！？；\n"
 _SENTENCE_WINDOW = 300
 _CLAUSE_WINDOW = 40
 _LIST_JOINERS = frozenset({"", "、", "和", "与", "及", "，"})
@@ -69,6 +71,7 @@ class _Unit:
     factor: float
     script: str
     not_before: tuple[str, ...]
+    exact: Decimal  # the factor as written, for exact arithmetic
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +148,12 @@ def metric_rules() -> MetricRules:
             raise ResourceError(f"{row.where()}: script must be any, digits or cn, not {script!r}")
         try:
             factor = float(row["factor"])
-        except ValueError as exc:
+            exact = Decimal(row["factor"])
+        except (ValueError, ArithmeticError) as exc:
             raise ResourceError(f"{row.where()}: factor {row['factor']!r} is no number") from exc
         units[row["written"]] = _Unit(
-            row["written"], row["unit"], cat, factor, script, tuple(row.get("not_before").split())
+            row["written"], row["unit"], cat, factor, script,
+            tuple(row.get("not_before").split()), exact,
         )
 
     qualifier_of: dict[str, str] = {}
@@ -232,7 +237,7 @@ def _compile_scanner(units: dict[str, _Unit], inner: list[str], after: list[str]
     d, cn, mag = _DIGIT, _CN_CHARS, "".join(MAGNITUDES)
     # Thousands separators: comma, or a (thin / no-break) space as Hong Kong texts write
     # them (3 500名); a head of at most three digits and at most five groups.
-    groups = r"(?:(?<![0-9]{4})[, \u00a0\u2009\u202f][0-9]{3}(?![0-9])){1,5}+"
+    groups = r"(?:(?<![0-9]{4})[, \u00a0\u2009\u202f，][0-9]{3}(?![0-9])){1,5}+"
     digits_tail = rf"[{d}]*+(?:[.．][{d}]++|{groups}(?:[.．][{d}]++)?)?{_MASK}*+"
     # A run starts only where the character before cannot continue it (lookbehinds placed
     # after the first character keep the fast first-character scan of the regex engine).
@@ -247,30 +252,37 @@ def _compile_scanner(units: dict[str, _Unit], inner: list[str], after: list[str]
     sep = r"(?:--|——|－－|[至到~～\-－—\u2013〜])"
     pct_num = rf"(?:[{cn}]++(?:点[{''.join(DIGIT_VALUES)}]++)?|[{d}]++(?:[.．][{d}]++)?)"
     after_q = f"(?P<q2>{_alternation(after)})?" if after else "(?P<q2>(?!))?"
+    # 123元1角1分, 十块三毛, 5元零5分: jiao and fen after a yuan (块) unit.
+    cd = "0-9" + "".join(DIGIT_VALUES)
+    cents = rf"(?:(?<=[元圆块])(?P<cents>[{cd}][角毛](?:[{cd}]分)?|零?[{cd}]分))?"
     pattern = (
         rf"(?P<pct>百分之)(?P<pn>{pct_num}){after_q.replace('q2', 'pq')}"
         rf"|(?P<num>{num})(?:(?P<sep>{sep})(?P<num2>{num2}))?"
         rf"(?P<q1>{_alternation(inner)})?(?P<mag2>万亿|亿|万|千)?"
-        rf"(?P<unit>{_alternation(units)}){after_q}"
+        rf"(?P<unit>{_alternation(units)}){cents}{after_q}"
     )
     return re.compile(pattern)
-
-
-def _trailing_magnitude(num: str) -> float:
-    mult = 1.0
-    for c in reversed(num):
-        if c not in MAGNITUDES:
-            break
-        mult *= MAGNITUDES[c]
-    return mult
 
 
 def _is_cn(num: str) -> bool:
     return num[0] in DIGIT_VALUES or num[0] in MAGNITUDES
 
 
-def extract_metrics(text: str) -> list[Metric]:
+def extract_metrics(
+    text: str,
+    *,
+    sections: Sequence[Any] | None = None,
+    year: int | None = None,
+    doc_type: str | None = None,
+) -> list[Metric]:
     """Every reported quantity in normalized *text*, sorted by ``start``, never overlapping.
+
+    Each metric also carries what it measures (``indicator``), whether it is a target or an
+    outcome (``stance``) and the year(s) it refers to (``period``, ``period_end``): see
+    :mod:`corpus_tools.indicators`. *sections* (the document's section tree, as
+    :func:`~corpus_tools.split_sections` returns it), *year* (the year the document is for)
+    and *doc_type* tell the report's parts and years; without them stance and period are read
+    from the words around each figure alone.
 
     >>> ms = extract_metrics("征集作品70余篇，近百名学生参加")
     >>> [(m.raw, m.value, m.unit, m.qualifier) for m in ms]
@@ -290,13 +302,19 @@ def extract_metrics(text: str) -> list[Metric]:
     out: list[Metric] = []
     last_end = 0
     sent_cache: tuple[int, int, str] = (-1, -1, "")
-    for m in rules.scan.finditer(text):
+    search = rules.scan.search
+    pos = 0
+    while (m := search(text, pos)) is not None:
+        pos = m.end() if m.end() > m.start() else m.start() + 1
         try:
             found = _read(text, m, rules, last_end)
         except (ValueError, OverflowError, ArithmeticError) as exc:  # pragma: no cover
             log.debug("metric candidate %r skipped: %s", m.group(), exc)
             continue
         if found is None:
+            comma = text.find("，", m.start(), m.end())
+            if comma >= 0:
+                pos = comma + 1  # 3，500户: read the second number on its own
             continue
         start, end, value, value_max, unit, qualifier, masked = found
         prev = out[-1] if out else None
@@ -344,6 +362,10 @@ def extract_metrics(text: str) -> list[Metric]:
             )
         )
         last_end = end
+    if out:
+        from .indicators import annotate_metrics
+
+        out = annotate_metrics(text, out, sections=sections, year=year, doc_type=doc_type)
     return out
 
 
@@ -354,26 +376,36 @@ def _read(
     quals: list[str] = []
     start, end = m.span()
     num_start = start
-    pct, pn, pq, num, num2, q1, mag2, unit_w, q2 = m.group(
-        "pct", "pn", "pq", "num", "num2", "q1", "mag2", "unit", "q2"
+    pct, pn, pq, num, num2, q1, mag2, unit_w, q2, cents = m.group(
+        "pct", "pn", "pq", "num", "num2", "q1", "mag2", "unit", "q2", "cents"
     )
+    value: Decimal | None = None
+    value_max: Decimal | None = None
     if pct is not None:
         num = pn
         unit = rules.units["%"]
         if pq:
             quals.append(rules.qualifier_of[pq])
-        value = parse_number(num)
-        if value is None:
+        read = read_numeral(num)
+        if read is None:
             return None
-        value_max = None
+        value, value_max = read.value, read.value_max
+        if read.approx:
+            quals.append("approx")
         masked = False
         is_cn = True
         num_start = m.start("pn")
     else:
         unit = rules.units[unit_w]
         is_cn = _is_cn(num)
+        if cents is not None:
+            unit = rules.units["元"]  # 十块三毛: 块 is money here
         if (unit.script == "digits" and is_cn) or (unit.script == "cn" and not is_cn):
             return None
+        if "，" in num and not (
+            "." in num or num.count("，") > 1 or unit.category == "money"
+        ):
+            return None  # 3，500户: a list of two numbers, not a thousands separator
         if q2:
             quals.append(rules.qualifier_of[q2])
         elif unit.not_before and text.startswith(unit.not_before, m.end("unit")):
@@ -383,30 +415,36 @@ def _read(
         if unit.written == "余人":
             quals.append("approx")
         masked = _MASK in num or (num2 is not None and _MASK in num2)
-        value = value_max = None
         if not masked:
-            value = parse_number(num)
-            if value is None:
-                return None
+            if num.isascii() and _PLAIN_NUMBER.fullmatch(num):
+                value = Decimal(num)  # the common case: 2196, 5.3
+            else:
+                read = read_numeral(num)
+                if read is None:
+                    return None
+                value, value_max = read.value, read.value_max
+                if read.approx:
+                    quals.append("approx")
             if num2 is not None:
-                value_max = parse_number(num2)
+                value_max = parse_decimal(num2)
                 if value_max is None:
                     return None
-                mult = _trailing_magnitude(num2)
-                if mult > 1 and _trailing_magnitude(num) == 1 and value * mult <= value_max:
-                    value *= mult  # 20-38万元: both ends in 万
+                scale = _range_scale(num, num2)
+                if scale > 1 and value * scale <= value_max:
+                    value *= scale  # 20-38万元, 一百二十到一百五十万元: both ends in 万
             if mag2:
-                mult = 1.0
                 for c in mag2:
-                    mult *= BIG_UNITS.get(c) or MAGNITUDES[c]
-                value *= mult
+                    value *= _EXACT_MAG[c]
                 if value_max is not None:
-                    value_max *= mult
+                    for c in mag2:
+                        value_max *= _EXACT_MAG[c]
+            if cents is not None:
+                value += _cents(cents)
             if not is_cn and num[0] == "0" and len(num) > 1 and num[1].isdigit():
                 return None  # 0571...: a code or phone number, not a count
             if not is_cn and len(num) >= 12 and num.isdigit():
                 return None  # ids and phone numbers
-            if is_cn and not _cn_count_ok(num, value):
+            if is_cn and not _cn_count_ok(num, float(value)):
                 return None
     # What stands before the number.
     if num_start > 0:
@@ -441,15 +479,64 @@ def _read(
         return None  # 万元户, 千家万户, 亿元以上项目, 每万人口: a bare 万 is no count
     qualifier = next((q for q in _QUALIFIERS if q in quals), "exact")
     if value is not None and unit.factor != 1.0:
-        value *= unit.factor
-        value_max = value_max * unit.factor if value_max is not None else None
+        value *= unit.exact
+        value_max = value_max * unit.exact if value_max is not None else None
+    if value is not None and (value >= MAX_VALUE or (value_max or 0) >= MAX_VALUE):
+        return None  # 400 nines before 亿元: no number a report states
     if qualifier in ("at_least", "at_most") and text.startswith(rules.thresholds, end):
         return None  # 亿元以上项目, 70岁以上老人: a threshold describing a group
     if is_cn and _in_phrase(text, start, end, rules):
         return None
     if start < last_end:
         return None
-    return start, end, value, value_max, unit, qualifier, masked
+    if qualifier == "vague":
+        value = value_max = None  # 几十万, 数十亿: an order of magnitude, no value
+    return (
+        start,
+        end,
+        None if value is None else float(value),
+        None if value_max is None else float(value_max),
+        unit,
+        qualifier,
+        masked,
+    )
+
+
+_EXACT_MAG = {c: Decimal(v) for c, v in MAGNITUDES.items()}
+_PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
+_CENT_DIGIT = "0-9" + "".join(DIGIT_VALUES)
+
+
+def _cents(cents: str) -> Decimal:
+    """``1角1分`` / ``三毛`` / ``零5分`` as a fraction of a yuan."""
+    out = Decimal(0)
+    digits = [c for c in cents if c not in "角毛分零"]
+    places = [c for c in cents if c in "角毛分"]
+    for d, p in zip(digits, places, strict=True):
+        v = int(d) if d.isdigit() else DIGIT_VALUES[d]
+        out += Decimal(v) / (10 if p in "角毛" else 100)
+    return out
+
+
+def _range_scale(num: str, num2: str) -> Decimal:
+    """The magnitude written only after the second end of a range, to apply to the first.
+
+    ``20-38万``: 万; ``一百二十到一百五十万``: 万 (the 十 belongs to 一百五十); ``3-5千``: 千.
+    None when the first end carries a magnitude as large (``5万-8万``, ``一百二十到一百五十``).
+    """
+    scale = Decimal(1)
+    i = len(num2)
+    while i > 0 and num2[i - 1] in BIG_UNITS:
+        i -= 1
+        scale *= _EXACT_MAG[num2[i]]
+    if i == len(num2):
+        if num2[-1] not in MAGNITUDES or not (num2[0].isdigit() or len(num2) == 2):
+            return scale  # 一百五十: a 十 inside the number is no magnitude of the range
+        scale = _EXACT_MAG[num2[-1]]
+    smallest = min(MAGNITUDES[c] for c in num2[i:] or num2[-1])
+    if any(MAGNITUDES.get(c, 0) >= smallest for c in num):
+        return Decimal(1)
+    return scale
 
 
 def _cn_count_ok(num: str, value: float) -> bool:
@@ -476,7 +563,7 @@ def _in_phrase(text: str, start: int, end: int, rules: MetricRules) -> bool:
     return False
 
 
-_LAST_BOUNDARY = re.compile(r".*[，,。；;！!？?：:\n]", re.S)
+_LAST_BOUNDARY = re.compile(r".*[，,。；;！!？?：:]", re.S)
 
 
 def _direction(
@@ -486,6 +573,9 @@ def _direction(
     ws = max(0, start - _CLAUSE_WINDOW)
     b = _LAST_BOUNDARY.match(text, ws, start)
     cs = b.end() if b else ws
+    nl = text.rfind("\n", cs, start)
+    if nl >= 0 and is_sentence_break(text, nl):
+        cs = nl + 1
     last = None
     for d in rules.directions.finditer(text, cs, start):
         last = d
@@ -509,8 +599,67 @@ def _direction(
     return direction, basis.group() if basis else None
 
 
-_SENTENCE_LAST = re.compile(r".*[。！？；\n]", re.S)
-_SENTENCE_NEXT = re.compile(r"[。！？；\n]")
+_SENTENCE_LAST = re.compile(r".*[。！？；]", re.S)
+_SENTENCE_NEXT = re.compile(r"[。！？；]")
+#: What opens a line that starts a new sentence: a list or section marker, or nothing (a blank line).
+_LINE_OPENER = re.compile(
+    r"[ \t\u3000]*(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十0-9]{1,3}[）)]"
+    r"|[0-9]{1,3}[.、．](?![0-9])|第[一二三四五六七八九十0-9]+[章节部分条]|[一二三四五六七八九十]+是"
+    r"|附件|[-•·●■◆▲]|\n|\Z)"
+)
+_BREAK_BEFORE_OPENER = re.compile(r"\n(?=" + _LINE_OPENER.pattern + ")")
+_HEADING = re.compile(r"[ \t\u3000]*(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|第.{1,3}[章节部分])")
+_LINE_REACH = 200
+_BLANK_OR_HEADING = (
+    r"(?:[ \t\u3000\r]*\n|(?=" + _HEADING.pattern + r")[^\n，。；：,;:]{1,%d}\n)" % _LINE_REACH
+)
+_BLANK_OR_HEADING_NEXT = re.compile(r"\n(?=" + _BLANK_OR_HEADING + ")")
+_BLANK_OR_HEADING_FIRST = re.compile(_BLANK_OR_HEADING)
+
+
+def is_sentence_break(text: str, nl: int) -> bool:
+    r"""Whether the line break at ``text[nl]`` ends a sentence rather than wrapping one.
+
+    A sentence runs to 。！？；, across hard line breaks (``主要预期目标⏎是：…`` is one
+    sentence). A break still ends it before a blank line or a line opening with a list or
+    section marker, and after a blank line or a numbered heading without punctuation.
+
+    >>> t = "主要预期目标\n是：增长5%"
+    >>> is_sentence_break(t, t.index("\n"))
+    False
+    >>> t = "一、基本情况\n社区现有居民2196户"
+    >>> is_sentence_break(t, t.index("\n"))
+    True
+    """
+    if _LINE_OPENER.match(text, nl + 1):
+        return True
+    ls = text.rfind("\n", max(0, nl - _LINE_REACH), nl)
+    if ls < 0 and nl > _LINE_REACH:
+        return False  # a long line: no blank line, no heading
+    prev = text[ls + 1 : nl]
+    if not prev.strip():
+        return True
+    return _HEADING.match(prev) is not None and not any(c in prev for c in "，。；：,;:")
+
+
+def sentence_breaks(text: str) -> list[int]:
+    r"""Offsets of every line break in *text* that ends a sentence (:func:`is_sentence_break`),
+    found by three regular-expression scans rather than a check per line.
+
+    >>> sentence_breaks("一、概况\n主要目标\n是：增长5%\n\n二、措施")
+    [4, 16, 17]
+    """
+    found = {m.start() for m in _BREAK_BEFORE_OPENER.finditer(text)}
+    # after a blank line, or a numbered heading line without punctuation: the line break
+    # closing such a line (the first line of the text counts too)
+    heads = [m.start() + 1 for m in _BLANK_OR_HEADING_NEXT.finditer(text)]
+    if _BLANK_OR_HEADING_FIRST.match(text):
+        heads.append(0)
+    for ls in heads:
+        nl = text.find("\n", ls)
+        if nl >= 0:
+            found.add(nl)
+    return sorted(found)
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -518,7 +667,17 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     lo_limit = max(0, start - _SENTENCE_WINDOW)
     b = _SENTENCE_LAST.match(text, lo_limit, start)
     lo = b.end() if b else lo_limit
+    nl = text.rfind("\n", lo, start)
+    while nl >= 0:
+        if is_sentence_break(text, nl):
+            lo = nl + 1
+            break
+        nl = text.rfind("\n", lo, nl)
     f = _SENTENCE_NEXT.search(text, end, end + _SENTENCE_WINDOW)
-    if f is None:
-        return lo, min(len(text), end + _SENTENCE_WINDOW)
-    return lo, f.end() if f.group() != "\n" else f.start()
+    hi = f.end() if f is not None else min(len(text), end + _SENTENCE_WINDOW)
+    nl = text.find("\n", end, hi)
+    while nl >= 0:
+        if is_sentence_break(text, nl):
+            return lo, nl
+        nl = text.find("\n", nl + 1, hi)
+    return lo, hi

@@ -28,8 +28,9 @@ when :func:`detect_script` calls it traditional; otherwise only the lines holdin
 character that is traditional-only (never written in simplified text; the set, in
 ``resources/script_chars.tsv``, is derived from OpenCC's dictionaries by
 ``tools/make_script_chars.py``) are converted. No dictionary entry holds a line break, so
-converting a line alone gives the same result as converting the page. Every other step is a precompiled regex whose first character is a
-character class, so the regex engine skips quickly over text with nothing to fix.
+converting a line alone gives the same result as converting the page. Every other step
+is a precompiled regex whose first character is a character class, so the regex engine
+skips quickly over text with nothing to fix.
 
 >>> normalize_text("壹是統壹部署，進壹步關註誌願服務")
 '一是统一部署，进一步关注志愿服务'

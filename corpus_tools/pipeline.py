@@ -8,7 +8,8 @@ Per input file (in a worker process, or on a Dask worker)::
 
 The rows of each file go to its own part (see :mod:`corpus_tools.store`), so the run can
 resume and memory stays flat. After all files: near-duplicate flags over the whole run,
-the tables assembled in input order, the manifest, then themes and charts.
+the tables assembled in input order, themes and charts, the manifest, then the HTML
+report (:mod:`corpus_tools.report`), whose time the manifest records.
 
 A page that cannot be read becomes a ``failed`` or ``skipped`` manifest entry with its
 reason; a stage that raises on a page becomes a row of ``errors.parquet``; the run goes
@@ -17,6 +18,7 @@ on unless ``strict`` is set.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -35,7 +37,7 @@ from typing import Any
 from . import __version__, store
 from .config import DEFAULT, RunConfig
 from .errors import ConfigError, CorpusToolsError, EmptyInputError, InputError
-from .io import PAGE_SUFFIXES
+from .io import HTML_SUFFIXES, PAGE_SUFFIXES
 from .schema import Page, as_row
 
 __all__ = [
@@ -162,8 +164,10 @@ def discover(inputs: Sequence[str | Path], *,
              exclude: Sequence[str | Path] = ()) -> list[InputFile]:
     """Every file under *inputs*, in a stable order, each with its ``source`` name.
 
-    ``source`` is the path relative to the input folder (with several inputs, prefixed by
-    the folder's name), escaped by :func:`escape_name` when the name is not UTF-8.
+    ``source`` is the path relative to the common root of the inputs (a folder given, or
+    the folder of a file given; with several inputs, the folder they all lie in), so a
+    file, its folder or several of its siblings give the file the same ``source`` and
+    ``doc_id``; escaped by :func:`escape_name` when the name is not UTF-8.
     Nothing goes unaccounted for: symlinked folders are not followed (a link loop cannot
     trap the walk) and are listed as skipped; named pipes, sockets and devices are
     skipped unopened; a folder that cannot be listed is a failed entry; the folders in
@@ -171,7 +175,7 @@ def discover(inputs: Sequence[str | Path], *,
     skipped entries, never inputs. A path that does not exist is a failed entry.
     """
     found: list[InputFile] = []
-    several = len(inputs) > 1
+    common = _common_root(inputs)
     excluded = {Path(p).resolve() for p in exclude}
 
     def is_excluded(p: Path) -> bool:
@@ -179,7 +183,7 @@ def discover(inputs: Sequence[str | Path], *,
 
     for item in inputs:
         root = Path(item)
-        prefix = f"{escape_name(root.name)}/" if several else ""
+        prefix = _prefix(root, common)
         label = escape_name(str(item))
         if root.is_dir():
             if is_excluded(root) or any(p in excluded for p in root.resolve().parents):
@@ -187,12 +191,12 @@ def discover(inputs: Sequence[str | Path], *,
                 continue
         elif root.is_file():
             name = escape_name(root.name)
-            found.append(InputFile(str(root), prefix + name if several else name))
+            found.append(InputFile(str(root), prefix + name))
             continue
         elif os.path.lexists(root):
             reason = _not_regular(root) or "unreadable: broken or looping symbolic link"
             name = escape_name(root.name)
-            found.append(InputFile(str(root), prefix + name if several else name, reason))
+            found.append(InputFile(str(root), prefix + name, reason))
             continue
         else:
             found.append(InputFile(str(root), label, "unreadable: no such file or folder"))
@@ -250,6 +254,28 @@ def discover(inputs: Sequence[str | Path], *,
         seen[f.source] = n + 1
         unique.append(f if n == 0 else InputFile(f.path, f"{f.source}~{n}", f.problem))
     return unique
+
+
+def _common_root(inputs: Sequence[str | Path]) -> str | None:
+    """The folder all *inputs* lie in (a folder given counts as itself, a file as its
+    folder); None when they share none (different drives)."""
+    bases = []
+    for item in inputs:
+        p = Path(item)
+        bases.append(os.path.abspath(p if p.is_dir() else p.parent))
+    try:
+        return os.path.commonpath(bases) if bases else None
+    except ValueError:
+        return None
+
+
+def _prefix(root: Path, common: str | None) -> str:
+    """What stands before the names found under *root*: its folder relative to *common*."""
+    base = os.path.abspath(root if root.is_dir() else root.parent)
+    if common is None:
+        return f"{escape_name(Path(base).name)}/"
+    rel = Path(os.path.relpath(base, common)).as_posix()
+    return "" if rel == "." else f"{escape_name(rel)}/"
 
 
 def make_doc_id(source: str, record: int | None, article_no: int) -> str:
@@ -347,7 +373,8 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     from .articles import page_preamble, split_articles
     from .boilerplate import strip_boilerplate
     from .dedup import minhash_signature, remove_repeated_blocks
-    from .metadata import extract_metadata
+    from .indicators import document_panel
+    from .metadata import document_title, extract_metadata
     from .metrics import extract_metrics
     from .normalize import count_placeholders, detect_script, normalize_text
     from .schema import Article, Stripped
@@ -357,9 +384,17 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     src, rec = page.source, page.record
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in store.PART_TABLES}
 
-    script = err.call("script", detect_script, page.text, default="unknown")
-    stripped = err.call("boilerplate", strip_boilerplate, page.text,
-                        default=Stripped(page.text, ()))
+    raw = page.text
+    if page.dropped:  # lines the reader left out (HTML outside the main content)
+        lines = raw.split("\n")
+        for no in page.dropped:
+            out["removed"].append({"source": src, "record": rec, "article_no": None,
+                                   "line_no": no, "text": lines[no - 1].rstrip("\r"),
+                                   "rule": "html_main_content"})
+            lines[no - 1] = ""
+        raw = "\n".join(lines)
+    script = err.call("script", detect_script, raw, default="unknown")
+    stripped = err.call("boilerplate", strip_boilerplate, raw, default=Stripped(raw, ()))
     for r in stripped.removed:
         out["removed"].append(as_row(r, source=src, record=rec, article_no=None))
     text = err.call("normalize", normalize_text, stripped.text, default=None)
@@ -370,7 +405,7 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
     if articles is None:
         articles = [Article(1, "", text, 0, len(text))] if text.strip() else []
     meta_json = json.dumps(page.meta, ensure_ascii=False, default=str) if page.meta else None
-    raw_lines = _RawLines(page.text, {r.line_no for r in stripped.removed}, text, normalize_text)
+    raw_lines = _RawLines(raw, {r.line_no for r in stripped.removed}, text, normalize_text)
 
     # Nothing real is lost: what stands above the first article is recorded as removed.
     preamble = err.call("articles", page_preamble, text, articles, default="") or ""
@@ -392,25 +427,57 @@ def process_page(page: Page, config: RunConfig = DEFAULT) -> dict[str, list[dict
             out["removed"].append({"source": src, "record": rec, "article_no": art.number,
                                    "line_no": raw_lines.line_no(offset), "text": r.text,
                                    "rule": r.rule})
-        meta = err.call("metadata", extract_metadata, art.title, doc_text, default={}) or {}
+        title = err.call("metadata", document_title, art.title, doc_text, default=art.title)
+        meta = err.call("metadata", extract_metadata, title, doc_text, default={}) or {}
+        # Where each line came from, so a reader (the report) can show removed lines in
+        # place; only needed (and only computed) when something was removed from the page.
+        line_nos = (_doc_line_nos(raw_lines, art, {r.line_no for r in repeats}, doc_text)
+                    if out["removed"] else None)
         out["documents"].append({
             "doc_id": doc_id, "source": src, "record": rec, "article_no": art.number,
-            "title": art.title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
+            "title": title, "year": meta.get("year"), "doc_type": meta.get("doc_type"),
             "place": meta.get("place"), "script": script, "encoding": page.encoding,
             "n_chars": len(doc_text), "masked": count_placeholders(doc_text),
-            "duplicate_of": None, "meta": meta_json, "text": doc_text,
+            "duplicate_of": None, "meta": meta_json, "text": doc_text, "line_nos": line_nos,
         })
         sections = err.call("sections", split_sections, doc_text, default=[]) or []
         for s in sections:
             out["sections"].append(as_row(s, doc_id=doc_id))
         index = SectionIndex(sections)
-        for m in err.call("metrics", extract_metrics, doc_text, default=[]) or []:
+        metrics = err.call("metrics", functools.partial(
+            extract_metrics, sections=sections, year=meta.get("year"),
+            doc_type=meta.get("doc_type")), doc_text, default=[]) or []
+        for m in metrics:
             out["metrics"].append(as_row(m, doc_id=doc_id, section_id=index.at(m.start)))
+        if any(m.indicator is not None for m in metrics):
+            out["indicators"].extend(err.call(
+                "indicators", document_panel, out["documents"][-1], metrics, sections,
+                default=[]) or [])
         sig = err.call("signature", minhash_signature, doc_text, default=None)
         if sig is not None:
             out["signatures"].append({"doc_id": doc_id, "signature": [int(x) for x in sig]})
     out["errors"] = err.rows
     return out
+
+
+def _doc_line_nos(raw_lines: _RawLines, art: Any, dropped: set[int],
+                  doc_text: str) -> list[int] | None:
+    """The raw line number of every non-blank line of *doc_text*, in order, or ``None``.
+
+    *doc_text* is the article's text without the lines in *dropped* (1-based within the
+    article: the repeated blocks). ``None`` when the correspondence does not hold.
+    """
+    nos: list[int] = []
+    pos = art.start
+    for t, line in enumerate(art.text.split("\n"), 1):
+        if t not in dropped and line.strip():
+            no = raw_lines.line_no(pos)
+            if no is None:
+                return None
+            nos.append(no)
+        pos += len(line) + 1
+    kept = sum(1 for line in doc_text.split("\n") if line.strip())
+    return nos if len(nos) == kept else None
 
 
 # --------------------------------------------------------------------------- one file
@@ -490,15 +557,27 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
                                   "rule": f"html_unclosed_{unclosed['tag']}"})
         repairs["unclosed"] = {"tag": unclosed["tag"], "line": unclosed["line"],
                                "chars": len(unclosed["text"])}
+    removed_chars = total_chars = 0
+    warnings: list[str] = []
     for page in pages:
-        rows_of_page = process_page(page, config)
-        if not rows_of_page["documents"] and not rows_of_page["errors"] \
-                and page.record is not None:
+        page_rows = process_page(page, config)
+        if not page_rows["documents"] and not page_rows["errors"] and page.record is not None:
             tables["errors"].append({"source": item.source, "record": page.record,
                                      "stage": "normalize", "error": "EmptyInputError",
                                      "message": _NO_TEXT})
-        for name, rows in rows_of_page.items():
+        for name, rows in page_rows.items():
             tables[name].extend(rows)
+        gone, total = _removed_chars(page, page_rows["removed"])
+        removed_chars += gone
+        total_chars += total
+        if total and gone > REMOVED_WARN_SHARE * total:
+            where = "" if page.record is None else f"record {page.record}: "
+            warnings.append(f"{where}{gone / total:.0%} of the text went to removed")
+    entry["removed_share"] = round(removed_chars / total_chars, 4) if total_chars else 0.0
+    if pages and Path(item.path).suffix.lower() in HTML_SUFFIXES:
+        entry["html_extractor"] = pages[0].meta.get("extractor")
+    if warnings:
+        entry["warnings"] = warnings
     entry["pages"] = len(pages)
     entry["encoding"] = pages[0].encoding if pages else None
     if repairs:
@@ -519,6 +598,16 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
 
 
 _NO_TEXT = "no text after normalization"
+
+
+#: A page that loses more than this share of its characters to ``removed`` gets a warning.
+REMOVED_WARN_SHARE = 0.2
+
+
+def _removed_chars(page: Page, removed: list[dict[str, Any]]) -> tuple[int, int]:
+    """Characters (spaces aside) of *page* that went to ``removed``, and of the page."""
+    gone = sum(len("".join(str(r["text"] or "").split())) for r in removed)
+    return gone, len("".join(page.text.split()))
 
 
 def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, Any]:
@@ -563,7 +652,10 @@ def _map_local(tasks: list[Any], workers: int) -> Iterator[dict[str, Any]]:
         yield from pool.map(process_file, tasks, chunksize=1)
 
 
-def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
+def _map_dask(tasks: list[Any], workers: int, scheduler: str | None,
+              finish: Callable[[Any, int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Run *tasks* on a Dask cluster; once every result has been consumed, ``finish(client,
+    n_workers)`` runs corpus-level tasks on the same cluster before it is closed."""
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - depends on the extra
@@ -581,6 +673,8 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures):
             yield {**fut.result(), "_index": index[fut.key]}
+        if finish is not None:
+            finish(client, max(1, len(client.scheduler_info().get("workers", {})) or workers))
     finally:
         client.close()
         if cluster is not None:
@@ -590,47 +684,152 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None) -> Iterator
 # --------------------------------------------------------------------------- a run
 
 
-def _flag_duplicates(out_dir: Path, sources: list[str], threshold: float) -> dict[str, str]:
-    from .dedup import find_duplicates
+class _Assembly:
+    """The corpus-level work done while pages are still being processed: each file's part,
+    as soon as it and every file before it are done, goes through the duplicate index and
+    into the tables (:class:`corpus_tools.store.TableAssembler`). So nothing but the last
+    row groups is left for after the pages, and ``--workers N`` is not held back by a
+    serial tail in the parent.
 
-    def items() -> Iterator[tuple[str, Any]]:
+    ``duplicate_of`` is set from :class:`corpus_tools.dedup.DuplicateIndex` as each
+    document arrives; if the final mapping re-points a document already written (a
+    traditional copy came first and its simplified original later: the original is the
+    native copy), :meth:`close` rewrites the documents table with it.
+    """
+
+    def __init__(self, out: Path, threshold: float, *, banded: bool = False) -> None:
+        from .dedup import DuplicateIndex
+
+        self.out = out
+        self.threshold = threshold
+        self.index = DuplicateIndex(threshold)
+        self.tables = store.TableAssembler(out)
+        # banded (the Dask engine): signatures go to a file, and the duplicate pass runs
+        # as Dask tasks over groups of LSH bands (dedup_on) once all parts are in
+        self.banded = banded
+        self.ids: list[str] = []
+        self.final: dict[str, str] | None = None
+        self.signatures = (store.TableAssembler(out, ("signatures",), folder=out / ".dedup")
+                           if banded else None)
+        self.written: dict[str, str] = {}  # duplicate_of as written
+        self.converted: set[str] = set()  # traditional copies: the simplified one is the original
+        self.seconds = {"duplicates": 0.0, "tables": 0.0}
+
+    def add(self, source: str) -> None:
         import numpy as np
+        import pyarrow as pa
 
-        for source in sources:
-            part = store.read_part(out_dir, source, "signatures")
-            for doc_id, sig in zip(part.column("doc_id").to_pylist(),
-                                   part.column("signature").to_pylist(), strict=True):
-                yield doc_id, np.asarray(sig, dtype=np.uint64)
+        t0 = time.perf_counter()
+        part = store.read_part_tables(self.out, source)
+        sigs = part.pop("signatures")
+        t1 = time.perf_counter()
+        flags = {}
+        if self.signatures is not None:
+            self.signatures.add({"signatures": sigs})
+            self.ids.extend(sigs.column("doc_id").to_pylist())
+        else:
+            for doc_id, sig in zip(sigs.column("doc_id").to_pylist(),
+                                   sigs.column("signature").to_numpy(zero_copy_only=False),
+                                   strict=True):
+                first = self.index.add(doc_id, np.asarray(sig, dtype=np.uint64))
+                if first is not None:
+                    flags[doc_id] = first
+        t2 = time.perf_counter()
+        self.written.update(flags)
+        docs = part["documents"]
+        self.converted.update(
+            d for d, script in zip(docs.column("doc_id").to_pylist(),
+                                   docs.column("script").to_pylist(), strict=True)
+            if script == "traditional")
+        if flags and docs.num_rows:
+            dup = pa.array([flags.get(i) for i in docs.column("doc_id").to_pylist()],
+                           type=pa.string())
+            part["documents"] = docs.set_column(
+                docs.schema.get_field_index("duplicate_of"), "duplicate_of", dup)
+        self.tables.add(part)
+        self.seconds["duplicates"] += t2 - t1
+        self.seconds["tables"] += (t1 - t0) + (time.perf_counter() - t2)
 
-    return find_duplicates(items(), threshold=threshold)
+    def dedup_on(self, client: Any, n_workers: int) -> None:
+        """The duplicate pass as Dask tasks: each reads the run's signatures and checks
+        some of the LSH bands; the client only resolves the pairs they return."""
+        from .dedup import band_groups, resolve_pairs
+
+        t0 = time.perf_counter()
+        assert self.signatures is not None
+        path = self.signatures.close()["signatures"]
+        self.signatures = None
+        pairs: list[tuple[int, int]] = []
+        if self.ids:
+            import pyarrow.parquet as pq
+
+            first = pq.ParquetFile(path).read_row_group(0, columns=["signature"])
+            rows, groups = band_groups(len(first.column(0)[0]), self.threshold, 2 * n_workers)
+            futures = client.map(_band_task, [(str(path), g, rows, self.threshold)
+                                              for g in groups], pure=False)
+            for found in client.gather(futures):
+                pairs.extend(found)
+        self.final = resolve_pairs(self.ids, pairs, self.converted)
+        self.seconds["duplicates"] += time.perf_counter() - t0
+
+    def close(self) -> tuple[dict[str, Path], dict[str, str]]:
+        t0 = time.perf_counter()
+        if self.signatures is not None:  # banded, but no cluster came to run the tasks
+            self.dedup_on(_LocalClient(), 1)
+        paths = self.tables.close()
+        duplicates = (self.final if self.final is not None
+                      else self.index.mapping(self.converted))
+        if duplicates != self.written:
+            _rewrite_duplicates(self.out, duplicates)
+        self.seconds["tables"] += time.perf_counter() - t0
+        return paths, duplicates
+
+    def abort(self, exc: BaseException) -> None:
+        self.tables.abort(exc)
+        if self.signatures is not None:
+            self.signatures.abort(exc)
 
 
-def _with_duplicates(mapping: dict[str, str]) -> Callable[[Any], Any]:
+def _band_task(task: tuple[str, list[int], int, float]) -> list[tuple[int, int]]:
+    """One Dask task of the duplicate pass: the verified pairs of some LSH bands."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from .dedup import band_pairs
+
+    path, bands, rows, threshold = task
+    column = pq.read_table(path, columns=["signature"]).column("signature").combine_chunks()
+    n = len(column)
+    flat = column.flatten().to_numpy(zero_copy_only=False).astype(np.uint64)
+    return band_pairs(flat.reshape(n, -1) if n else flat.reshape(0, 0), bands, rows, threshold)
+
+
+class _LocalClient:
+    """Enough of a Dask client to run the band tasks in this process."""
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any], **_: Any) -> list[Any]:
+        return [fn(x) for x in items]
+
+    def gather(self, results: list[Any]) -> list[Any]:
+        return results
+
+
+def _rewrite_duplicates(out: Path, mapping: dict[str, str]) -> None:
+    """Set ``documents.duplicate_of`` from *mapping*, row group by row group."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    def transform(table: Any) -> Any:
-        ids = table.column("doc_id").to_pylist()
-        dup = pa.array([mapping.get(i) for i in ids], type=pa.string())
-        return table.set_column(table.schema.get_field_index("duplicate_of"), "duplicate_of", dup)
-
-    return transform
-
-
-def _assemble(out: Path, sources: list[str], duplicates: dict[str, str], config: RunConfig,
-              *, threads: int) -> dict[str, Path]:
-    """Write every table from the parts; tables in parallel threads (Arrow and Parquet
-    release the GIL), each streamed in input order, so the result does not depend on it."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(name: str) -> Path:
-        transform = _with_duplicates(duplicates) if name == "documents" else None
-        store.assemble_table(out, sources, name, transform=transform)
-        if config.csv:
-            store.write_csv(out, name)
-        return out / f"{name}.parquet"
-
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        return dict(zip(store.TABLES, pool.map(one, store.TABLES), strict=True))
+    path = out / "documents.parquet"
+    source = pq.ParquetFile(path)
+    with store.atomic_path(path) as tmp:
+        with pq.ParquetWriter(tmp, source.schema_arrow, compression=store.TABLE_COMPRESSION,
+                              compression_level=store.TABLE_COMPRESSION_LEVEL) as writer:
+            for i in range(source.num_row_groups):
+                table = source.read_row_group(i)
+                dup = pa.array([mapping.get(d) for d in table.column("doc_id").to_pylist()],
+                               type=pa.string())
+                writer.write_table(table.set_column(
+                    table.schema.get_field_index("duplicate_of"), "duplicate_of", dup))
 
 
 def run(
@@ -658,6 +857,7 @@ def run(
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {out} is a file; give --out a folder")
     out.mkdir(parents=True, exist_ok=True)
+    previous = _read_manifest(out)
     stale = store.clean_stale_temporaries(out)
     if stale:
         log.info("removed %d temporary file(s) left by a killed run", len(stale))
@@ -672,15 +872,25 @@ def run(
         bar = tqdm(total=len(tasks), unit="file", desc="pages")
     entries: list[dict[str, Any] | None] = [None] * len(tasks)
     stream: Iterable[dict[str, Any]]
+    assembly = _Assembly(out, config.dedup_threshold, banded=config.engine == "dask")
     if config.engine == "dask":
-        stream = _map_dask(tasks, workers, config.scheduler)
+        stream = _map_dask(tasks, workers, config.scheduler, finish=assembly.dedup_on)
     else:
         stream = _map_local(tasks, workers)
-    for i, entry in enumerate(stream):
-        entries[entry.pop("_index", i)] = entry
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(entry["source"][-40:], refresh=False)
+    ready = 0  # entries[:ready] are in the tables
+    try:
+        for i, entry in enumerate(stream):
+            entries[entry.pop("_index", i)] = entry
+            while ready < len(entries) and entries[ready] is not None:
+                if entries[ready]["rows"]:  # type: ignore[index]
+                    assembly.add(entries[ready]["source"])  # type: ignore[index]
+                ready += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(entry["source"][-40:], refresh=False)
+    except BaseException as exc:
+        assembly.abort(exc)
+        raise
     if bar is not None:
         bar.close()
     done = [e for e in entries if e is not None]
@@ -702,10 +912,8 @@ def run(
                     pass
                 shutil.rmtree(d, ignore_errors=True)
 
-    with_parts = [e["source"] for e in done if e["rows"]]
     t0 = time.time()
-    duplicates = _flag_duplicates(out, with_parts, config.dedup_threshold)
-    timings["duplicates"] = round(time.time() - t0, 3)
+    duplicates = assembly.index.mapping()
 
     def manifest(complete: bool, steps: dict[str, Any]) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -727,6 +935,7 @@ def run(
                 "documents": sum(e["rows"].get("documents", 0) for e in done),
                 "duplicates": len(duplicates),
                 "vanished": len(vanished),
+                "warnings": sum(len(e.get("warnings", ())) for e in done),
             },
             "inputs": done,
             "vanished": vanished,
@@ -737,18 +946,95 @@ def run(
     # replaced, the manifest says the folder is incomplete (read_table refuses it).
     store.write_json(out / "manifest.json", manifest(False, {}))
     steps: dict[str, Any] = {}
+    key = _step_key(done, config)
     with store.writing_run(out):
         t0 = time.time()
-        tables = _assemble(out, with_parts, duplicates, config, threads=workers)
-        timings["tables"] = round(time.time() - t0, 3)
+        tables, duplicates = assembly.close()
+        if config.csv:
+            for name in tables:
+                store.write_csv(out, name)
+        # Seconds spent on each, mostly while the pages were still running; "tail" is
+        # what was left after the last page.
+        timings["duplicates"] = round(assembly.seconds["duplicates"], 3)
+        timings["tables"] = round(assembly.seconds["tables"], 3)
+        timings["tail"] = round(time.time() - t0, 3)
         for step, wanted in (("themes", config.themes), ("charts", config.charts)):
-            if wanted:
-                t0 = time.time()
+            if not wanted:
+                continue
+            t0 = time.time()
+            # charts draw the theme tables: redrawn whenever the themes were refitted
+            fresh = step == "charts" and "themes" in steps and not steps["themes"].get("reused")
+            reused = _reusable(previous, step, key, out) if config.resume and not fresh else None
+            if reused is None:
                 steps[step] = _corpus_step(step, out, config)
-                timings[step] = round(time.time() - t0, 3)
+                steps[step].update(key=key, outputs=_stats(out, steps[step], step))
+            else:
+                steps[step] = reused
+            timings[step] = round(time.time() - t0, 3)
+        final = manifest(True, steps)
+        store.write_json(out / "manifest.json", final)
+    if config.report:
+        # The report shows the manifest, so it comes after it; its own time is added after.
+        t0 = time.time()
+        steps["report"] = _corpus_step("report", out, config)
+        timings["report"] = round(time.time() - t0, 3)
         final = manifest(True, steps)
         store.write_json(out / "manifest.json", final)
     return RunResult(out, final, tables)
+
+
+#: What the theme step writes (the charts step lists its files in the manifest).
+THEME_FILES = ("themes.parquet", "section_themes.parquet", "named_themes.parquet")
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _step_key(done: list[dict[str, Any]], config: RunConfig) -> str:
+    """What the corpus steps' outputs depend on: the content of every input, the settings
+    of the pages, duplicates, themes and charts, and the toolkit version."""
+    lexicon = config.lexicon
+    if lexicon:
+        try:
+            lexicon = _sha256(Path(lexicon).read_bytes())
+        except OSError:
+            pass
+    key = {
+        "fingerprint": config.fingerprint(), "dedup_threshold": config.dedup_threshold,
+        "themes": config.themes, "n_themes": config.n_themes, "method": config.theme_method,
+        "random_state": config.random_state, "lexicon": lexicon,
+        "inputs": [[e["source"], e.get("sha256"), e["status"]] for e in done],
+    }
+    return _sha256(json.dumps(key, sort_keys=True, default=str).encode("utf-8"))
+
+
+def _reusable(previous: dict[str, Any], name: str, key: str, out: Path) -> dict[str, Any] | None:
+    """The previous run's result of step *name*, if it was made from the same inputs and
+    settings (same key) and its files are still there: nothing to do twice."""
+    step = (previous.get("steps") or {}).get(name)
+    if not isinstance(step, dict) or step.get("status") != "ok" or step.get("key") != key:
+        return None
+    if not step.get("outputs") or step["outputs"] != _stats(out, step, name):
+        return None  # a file is gone, or was rewritten since (`corpus-tools themes`)
+    return {**step, "reused": True}
+
+
+def _stats(out: Path, step: dict[str, Any], name: str) -> dict[str, list[int]] | None:
+    """Size and modification time of each file a step wrote (``None`` if one is missing)."""
+    files = THEME_FILES if name == "themes" else step.get("files") or ()
+    found: dict[str, list[int]] = {}
+    for f in files:
+        try:
+            st = (out / f).stat()
+        except OSError:
+            return None
+        found[f] = [st.st_size, st.st_mtime_ns]
+    return found
 
 
 def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:
@@ -760,6 +1046,10 @@ def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:
             frames = run_themes(out, n_themes=config.n_themes, method=config.theme_method,
                                 lexicon=config.lexicon, random_state=config.random_state)
             return {"status": "ok", "rows": {k: len(v) for k, v in frames.items()}}
+        if name == "report":
+            from .report import build_report
+
+            return {"status": "ok", "files": [str(build_report(out).relative_to(out))]}
         from .charts import draw_charts
 
         paths = draw_charts(out)

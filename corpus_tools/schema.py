@@ -16,6 +16,7 @@ __all__ = [
     "DOCUMENT_COLUMNS",
     "ERROR_COLUMNS",
     "METRIC_COLUMNS",
+    "PANEL_COLUMNS",
     "REMOVED_COLUMNS",
     "SECTION_COLUMNS",
     "SECTION_THEME_COLUMNS",
@@ -44,6 +45,9 @@ class Page:
     encoding: str
     record: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: 1-based lines of ``text`` the reader left out (an HTML page's lines outside its main
+    #: content); the pipeline records them in ``removed`` with rule ``html_main_content``.
+    dropped: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,7 @@ class Section:
     text: str
     start: int
     end: int
+    part: str = "body"  # body, annex (附件1) or glossary (名词解释): the part of the report
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,13 @@ class Metric:
     start: int
     end: int
     sentence: str
+    #: what the figure measures (an id of resources/indicators.tsv), None when no indicator
+    indicator: str | None = None
+    #: ``target`` (set for a coming period), ``achieved`` (reported for a past one) or None
+    stance: str | None = None
+    #: the year the figure refers to; a multi-year figure runs from ``period`` to ``period_end``
+    period: int | None = None
+    period_end: int | None = None
 
 
 def as_row(record: Any, /, **extra: Any) -> dict[str, Any]:
@@ -143,6 +155,7 @@ DOCUMENT_COLUMNS: tuple[str, ...] = (
     "duplicate_of",
     "meta",
     "text",
+    "line_nos",
 )
 REMOVED_COLUMNS: tuple[str, ...] = ("source", "record", "article_no", "line_no", "text", "rule")
 # A section's text is not stored: it is documents.text[start:end] (store.section_text),
@@ -153,6 +166,12 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "section_id",
     *(n for n in _names(Metric)),
 )
+#: The indicator panel (corpus_tools.indicators): one row per (document, indicator, stance).
+PANEL_COLUMNS: tuple[str, ...] = (
+    "doc_id", "place", "year", "indicator", "stance", "period", "value", "value_max",
+    "qualifier", "unit", "status", "aspiration", "raw", "start", "end", "sentence",
+    "section_id",
+)  # fmt: skip
 THEME_COLUMNS: tuple[str, ...] = ("theme_id", "label", "top_terms", "size")
 SECTION_THEME_COLUMNS: tuple[str, ...] = ("doc_id", "section_id", "theme_id", "weight")
 ERROR_COLUMNS: tuple[str, ...] = ("source", "record", "stage", "error", "message")
@@ -163,5 +182,6 @@ TABLES: dict[str, tuple[str, ...]] = {
     "removed": REMOVED_COLUMNS,
     "sections": SECTION_COLUMNS,
     "metrics": METRIC_COLUMNS,
+    "indicators": PANEL_COLUMNS,
     "errors": ERROR_COLUMNS,
 }

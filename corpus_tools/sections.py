@@ -15,6 +15,23 @@ answers which section an offset falls in. The rules are those of ``SECTIONS.md``
   and ``1.5`` are not markers, ``一是…`` is a heading only when ``二是…`` opens a line too,
   and ``一加强组织建设`` (no delimiter) only on a short line whose sibling follows as a line.
 
+Government work reports add these rules (beyond SECTIONS.md):
+
+* ``enum`` is the lowest family: a later ``（一）`` or ``一、`` closes an open ``一是…八是``
+  and is never its child.
+* Annexes (``附件1``, ``附件一：…``, ``附表1``) and glossaries (``名词解释``) close the report:
+  each opens a top-level section of family ``part`` whose ``part`` column is ``annex`` or
+  ``glossary`` (every section below it has the same ``part``; the body's is ``body``); an
+  annex heading right above ``名词解释`` makes one glossary. Their lists number from 1
+  again. The headings are ``resources/parts.tsv``.
+* Unnumbered part headings (a short line of its own ending in a part word of
+  ``section_markers.tsv``: ``…工作回顾``, ``…重点工作``, ``…总体要求``) start top-level
+  sections of family ``part`` (marker ``""``), only when the document has no ``一、`` (or
+  ``第一章``) level.
+* ``20.2026年…`` is item 20 (a number and ``.`` before a year ``YYYY年``), not 20.2026.
+* In a text stored as one line (a line over 2,000 characters), a ``一、``, ``（二）``,
+  ``第三部分`` or ``4、`` right after a sentence end (``。一、``) starts a section there.
+
 The marker words and numerals are data: ``resources/section_markers.tsv`` and
 ``resources/cn_numerals.tsv``.
 
@@ -34,6 +51,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import ResourceError, require_str
 from .rules import load_tsv
@@ -74,6 +92,7 @@ _MARKER_KINDS = (
     "cn_delim",
     "num_delim",
     "char_range",
+    "part_word",
 )
 
 
@@ -87,6 +106,7 @@ class _Grammar:
     units: dict[str, int]
     ranges: tuple[tuple[str, str, str, int], ...]
     words: dict[str, int]
+    part_heading: re.Pattern[str]
 
 
 def _alt(items: list[str]) -> str:
@@ -143,7 +163,8 @@ def _grammar() -> _Grammar:
         rf"|(?P<cp>{opens}{sp}?(?P<cp_n>{cn}{{1,4}}){sp}?{closes})"
         rf"|(?P<np>{opens}{sp}?(?P<np_n>\d{{1,3}}){sp}?{closes}(?:{enum_suffix})?)"
         rf"|(?P<rng>(?P<rng_c>{rng})(?:{enum_suffix})?)"
-        rf"|(?P<num>(?P<num_n>\d{{1,3}}){sp}?(?:{_alt(by_kind['num_delim'])}))(?!\d)"
+        rf"|(?P<num>(?P<num_n>\d{{1,3}}){sp}?(?:{_alt(by_kind['num_delim'])}))"
+        r"(?:(?!\d)|(?=(?:19|20)\d\d年))"
         rf"|(?P<en>(?P<en_n>{cn}{{1,3}})(?:{enum_suffix}))"
         rf"|(?P<cn>(?P<cn_n>{cn}{{1,4}}){sp}?(?:{_alt(by_kind['cn_delim'])}))"
         rf"|(?P<cnw>{cn}{{1,3}})(?={sp}*(?:[{_CJK}]|\r?$))"
@@ -156,6 +177,9 @@ def _grammar() -> _Grammar:
         units=units,
         ranges=tuple(ranges),
         words=words,
+        part_heading=re.compile(
+            rf"[^{_TITLE_STOP}，、]{{0,{_PART_MAX}}}(?:{_alt(by_kind['part_word']) or '(?!)'})"
+        ),
     )
 
 
@@ -195,6 +219,7 @@ class _Cand:
     start: int  # the marker, after indentation and Markdown prefixes
     end: int  # end of the marker
     line_end: int
+    top: bool = False  # an unnumbered part heading: always a top-level section
 
 
 def _candidates(text: str, g: _Grammar) -> list[_Cand]:
@@ -332,7 +357,9 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
         nxt_o = cands[nxt[i]].ordinal if nxt[i] >= 0 else None
         same = [k for k in range(len(path) - 1, -1, -1) if nodes[path[k]].cand.family == fam]
         keep: int | None = None  # the sibling's depth: path[:keep] stays open
-        if o == 0:  # 最后，…: one more than the open item of its family
+        if c.top:  # an unnumbered part heading closes everything
+            keep = 0
+        elif o == 0:  # 最后，…: one more than the open item of its family
             if not same:
                 continue
             keep, o = same[0], nodes[path[same[0]]].ordinal + 1
@@ -377,6 +404,9 @@ def _build(cands: list[_Cand], n_text: int) -> list[_Node]:
                     and ((fam_at(keep - 1), fam) not in above)
                 ):
                     keep -= 1
+                # ``enum`` is the lowest family: （一） or 一、 after 八是 closes it
+                while keep and fam != "enum" and fam_at(keep - 1) == "enum":
+                    keep -= 1
             else:
                 continue
         if keep is None or keep >= _MAX_DEPTH:
@@ -415,26 +445,71 @@ def split_sections(text: str) -> list[Section]:
 
     >>> [s.section_id for s in split_sections("一是加强学习，二是改进作风。\\n")]
     ['0']
+
+    Annexes and glossaries are top-level sections with their ``part``:
+
+    >>> doc = "一、工作回顾\\n内容。\\n附件1\\n1.新建幼儿园10所。\\n名词解释\\n1.双减：……\\n"
+    >>> [(s.section_id, s.family, s.marker, s.part) for s in split_sections(doc)]
+    ...  # doctest: +NORMALIZE_WHITESPACE
+    [('1', 'cn', '一、', 'body'), ('2', 'part', '附件1', 'annex'), ('2.1', 'num', '1.', 'annex'),
+     ('3', 'part', '名词解释', 'glossary'), ('3.1', 'num', '1.', 'glossary')]
     """
     text = require_str(text)
     if not text.strip():
         return []
     g = _grammar()
-    nodes = _build(_chain_weak(_candidates(text, g)), len(text))
+    scan = _one_line_breaks(text)
+    cands = _candidates(scan, g)
+    regions = _part_regions(scan)
+    body_end = regions[0][0] if regions else len(text)
     out: list[Section] = []
-    first = nodes[0].cand.line_start if nodes else len(text)
+    body = [c for c in cands if c.line_start < body_end]
+    body = _chain_weak(body)
+    if not any(c.family in ("cn", "part") and not c.weak for c in body):
+        body = _with_part_headings(scan, g, body, body_end)
+    nodes = _build(body, body_end)
+    first = nodes[0].cand.line_start if nodes else body_end
     if text[:first].strip():
         t = g.title.match(text, len(text[:first]) - len(text[:first].lstrip()))
         title = t.group(1).strip() if t else ""
         out.append(Section("0", None, 0, PREAMBLE, "", 0, title, text[:first], 0, first))
+    out.extend(_sections(text, g, nodes, "", 0, "body"))
+    top = sum(1 for nd in nodes if nd.parent < 0)
+    for k, (start, end, part, head_end, ordinal, marker_end) in enumerate(regions):
+        sid = str(top + k + 1)
+        head_start = start + len(text[start:marker_end]) - len(text[start:marker_end].lstrip())
+        marker = text[head_start:marker_end].rstrip()
+        m = _PART_NUMBER.match(marker)
+        if m:  # 附件2: its own number
+            ordinal = (int(m.group(1)) if m.group(1).isdigit()
+                       else _cn_value(m.group(1), g.digits, g.units) or ordinal)
+        t = g.title.match(text, head_start + len(marker), marker_end)
+        title = t.group(1).strip() if t else ""
+        if not title:  # 附件1 ⏎ 2026年重点民生实事: the next line names the annex
+            nxt = text[head_start + len(marker):end].lstrip()
+            t = g.title.match(nxt)
+            title = t.group(1).strip()[:_PART_MAX] if t else ""
+        out.append(Section(sid, None, 1, "part", marker, ordinal, title,
+                           text[head_start:end], head_start, end, part))
+        inner = _chain_weak([c for c in cands if head_end <= c.line_start < end])
+        out.extend(_sections(text, g, _build(inner, end), sid, 1, part))
+    return out
+
+
+def _sections(text: str, g: _Grammar, nodes: list[_Node], parent_id: str, depth: int,
+              part: str) -> list[Section]:
+    """The nodes of one region as sections, nested under *parent_id* (``""`` at the top)."""
+    out = []
+    prefix = f"{parent_id}." if parent_id else ""
     for node in nodes:
         c = node.cand
         t = g.title.match(text, c.end, c.line_end)
         out.append(
             Section(
-                section_id=node.section_id,
-                parent_id=nodes[node.parent].section_id if node.parent >= 0 else None,
-                level=node.level,
+                section_id=prefix + node.section_id,
+                parent_id=(prefix + nodes[node.parent].section_id if node.parent >= 0
+                           else parent_id or None),
+                level=node.level + depth,
                 family=c.family,
                 marker=text[c.start : c.end],
                 ordinal=node.ordinal,
@@ -442,9 +517,121 @@ def split_sections(text: str) -> list[Section]:
                 text=text[c.start : node.end],
                 start=c.start,
                 end=node.end,
+                part=part,
             )
         )
     return out
+
+
+# A part heading (附件1, 名词解释, an unnumbered 2026年重点工作) is a short line.
+_PART_MAX = 40
+# Lines longer than this are a text stored as one line: markers after a sentence end count.
+_ONE_LINE = 2000
+_INLINE_MARKER = re.compile(
+    r"[。！？；](?=[ \u3000]*(?:[（(][一二三四五六七八九十]{1,3}[)）]|[一二三四五六七八九十]{1,3}、"
+    r"|第[一二三四五六七八九十]{1,3}(?:部分|章)|\d{1,2}、))"
+)
+
+
+def _one_line_breaks(text: str) -> str:
+    """*text* with a ``"\\n"`` for each sentence end that a marker follows on a very long
+    line (a whole report stored as one line): same length, so offsets hold."""
+    if len(text) <= _ONE_LINE or all(len(x) <= _ONE_LINE for x in text.split("\n")):
+        return text
+    out, pos = [], 0
+    for line in text.split("\n"):
+        out.append(_INLINE_MARKER.sub("\n", line) if len(line) > _ONE_LINE else line)
+        pos += len(line) + 1
+    return "\n".join(out)
+
+
+@functools.cache
+def _parts() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    out = []
+    for row in load_tsv("parts.tsv", required=("id", "part", "pattern")):
+        part = row["part"].strip()
+        if part not in ("annex", "glossary"):
+            raise ResourceError(f"{row.where()}: part must be annex or glossary, got {part!r}")
+        try:
+            out.append((part, re.compile(row["pattern"])))
+        except re.error as exc:
+            raise ResourceError(f"{row.where()}: invalid pattern: {exc}") from exc
+    return tuple(out)
+
+
+_PART_NUMBER = re.compile(r"附 ?[件表] ?(\d{1,2}|[一二三四五六七八九十]{1,3})")
+_LEAD_RE = re.compile(r"[ \t\u3000]*(?:#{1,6}[ \t\u3000]*)?(?:\*\*)?")
+
+
+def part_of_heading(line: str) -> str | None:
+    """``"annex"`` or ``"glossary"`` if *line* opens such a part of a report (rules in
+    ``resources/parts.tsv``), else None.
+
+    >>> part_of_heading("附件1"), part_of_heading("附件二：2026年民生实事"), part_of_heading("名词解释")
+    ('annex', 'annex', 'glossary')
+    >>> part_of_heading("附件1所列项目已全部完成。") is None
+    True
+    """
+    from .boilerplate import fold_text
+
+    core = line[_LEAD_RE.match(line).end():].strip().removesuffix("**").strip()  # type: ignore[union-attr]
+    if not core or len(core) > _PART_MAX + 30:
+        return None
+    core = fold_text(core)
+    return next((part for part, pat in _parts() if pat.fullmatch(core)), None)
+
+
+def _part_regions(text: str) -> list[tuple[int, int, str, int, int, int]]:
+    """(start, end, part, end of the heading lines, ordinal, end of the first heading
+    line) of each annex or glossary."""
+    heads: list[tuple[int, int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        if len(line) <= _PART_MAX + 40 and ("附" in line or "解" in line or "注" in line):
+            part = part_of_heading(line)
+            if part is not None:
+                heads.append((pos, min(end + 1, len(text)), part))
+        pos = end + 1
+    regions: list[list[Any]] = []
+    counts: dict[str, int] = {}
+    for start, head_end, part in heads:
+        if regions and not text[regions[-1][3] : start].strip():
+            # 附件2 ⏎ 名词解释: one part, a glossary, under the annex heading
+            last = regions[-1]
+            last[2] = "glossary" if "glossary" in (last[2], part) else last[2]
+            last[3] = head_end
+            continue
+        counts[part] = counts.get(part, 0) + 1
+        regions.append([start, start, part, head_end, counts[part], head_end])
+    for i, region in enumerate(regions):
+        region[1] = regions[i + 1][0] if i + 1 < len(regions) else len(text)
+    return [tuple(r) for r in regions]  # type: ignore[misc]
+
+
+def _with_part_headings(text: str, g: _Grammar, cands: list[_Cand], stop: int) -> list[_Cand]:
+    """*cands* with the unnumbered part headings of a report (``2026年重点工作``) added:
+    short lines of their own, ending in a part word of ``section_markers.tsv``."""
+    found: list[_Cand] = []
+    starts = {c.line_start for c in cands}
+    pos = 0
+    first = True
+    for line in text[:stop].split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        core = line.strip(_SPACE + "#*\r")
+        if not core:
+            continue
+        if first:  # the document's first line is its title, not a part
+            first = False
+            continue
+        if len(core) > _PART_MAX or start in starts or not g.part_heading.fullmatch(core):
+            continue
+        lead = start + len(line) - len(line.lstrip(_SPACE + "#*"))
+        found.append(_Cand("part", len(found) + 1, False, start, lead, lead, end, top=True))
+    if not found:
+        return cands
+    return sorted([*cands, *found], key=lambda c: c.line_start)
 
 
 class SectionIndex:

@@ -143,3 +143,28 @@ def test_repeated_links_stay() -> None:
     text = "参考链接：\nhttps://bbs.example.org/viewthread.php?tid=1508&extra=page%3D1\n正文。\n"
     text += "https://bbs.example.org/viewthread.php?tid=1508&extra=page%3D1"
     assert remove_repeated_blocks(text) == (text, [])
+
+
+def test_band_tasks_give_what_the_index_gives() -> None:
+    # the Dask duplicate pass splits the LSH bands over tasks; resolving their pairs must
+    # give find_duplicates' mapping exactly (copies of copies, empty texts, converted)
+    from corpus_tools.dedup import band_groups, band_pairs, resolve_pairs
+
+    rng = np.random.default_rng(7)
+    base = [rng.integers(0, 2**32, 128, dtype=np.uint64) for _ in range(40)]
+    sigs, ids = [], []
+    for i in range(300):
+        sig = base[int(rng.integers(0, 40))].copy()
+        flip = rng.random(128) < rng.choice([0.05, 0.15, 0.3, 0.9])
+        sig[flip] = rng.integers(0, 2**32, int(flip.sum()), dtype=np.uint64)
+        if i % 37 == 0:
+            sig[:] = np.uint64(2**32 - 1)  # a document without text
+        sigs.append(sig)
+        ids.append(f"d{i:03d}")
+    converted = set(ids[::5])
+    expected = find_duplicates(zip(ids, sigs, strict=True), threshold=0.8, converted=converted)
+    assert len(expected) > 50
+    rows, groups = band_groups(128, 0.8, 3)
+    matrix = np.stack(sigs)
+    pairs = [p for g in groups for p in band_pairs(matrix, g, rows, 0.8)]
+    assert resolve_pairs(ids, pairs, converted) == expected

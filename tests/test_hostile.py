@@ -179,7 +179,7 @@ def test_damaged_part_is_redone_and_reported(tmp_path: Path, damage: str) -> Non
     out = tmp_path / "out"
     run([raw], out, FAST)
     part = store.part_dir(out, "p01.txt")
-    arrow = part / "documents.arrow"
+    arrow = part / store.PART_FILE
     if damage == "truncate":
         arrow.write_bytes(arrow.read_bytes()[:100])
     elif damage == "empty":
@@ -278,7 +278,7 @@ def test_outputs_of_two_runs_are_never_mixed(tmp_path: Path,
     def killed(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # the run dies while it replaces the tables
 
-    monkeypatch.setattr(pipeline, "_assemble", killed)
+    monkeypatch.setattr(pipeline._Assembly, "close", killed)
     with pytest.raises(KeyboardInterrupt):
         run([raw], out, FAST)
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))

@@ -210,7 +210,8 @@ def test_html_visible_text(tmp_path: Path) -> None:
     assert issues == []
     page = pages[0]
     assert page.encoding == "gb18030"
-    assert page.meta == {"title": "社区工作总结_范文网"}
+    # trafilatura's title (the site name after "_" dropped) and which extractor decided
+    assert page.meta == {"title": "社区工作总结", "extractor": "trafilatura"}
     lines = page.text.split("\n")
     assert lines == [
         "首页 > 工作总结",
@@ -361,3 +362,33 @@ def test_docx_not_a_zip(tmp_path: Path) -> None:
     path.write_text("社区", encoding="utf-8")
     with pytest.raises(InputError, match=r"not a readable \.docx"):
         read_page(path)
+
+
+PORTAL = Path(__file__).parent / "pages" / "portal_report.html"
+
+
+def test_html_main_content_leaves_portal_chrome_out() -> None:
+    """Navigation, search box, toolbar, share bar, related links and footer are outside
+    the main content: every such visible line is dropped (and recorded by the pipeline)."""
+    (page,), _ = read_page(PORTAL)
+    assert page.meta["extractor"] == "trafilatura"
+    assert page.meta["title"] == "2026年青川县人民政府工作报告"
+    assert page.meta["date"] == "2026-01-16"
+    lines = page.text.split("\n")
+    dropped = {lines[i - 1] for i in page.dropped}
+    for chrome in ("首页", "搜索", "政务公开", "相关链接", "网站地图 | 联系我们 | 隐私声明"):
+        assert chrome in dropped
+    assert any("ICP备" in line for line in dropped)
+    kept = [line for i, line in enumerate(lines, 1) if i not in page.dropped]
+    assert kept[0] == "2026年青川县人民政府工作报告"
+    assert kept[-1].startswith("（二）补齐民生短板")
+    assert not any("ICP" in line or "责任编辑" in line for line in kept)
+
+
+def test_html_without_main_text_falls_back(tmp_path: Path) -> None:
+    path = tmp_path / "nav.html"
+    path.write_text("<html><body><div class='footer'>主办单位：某某社区</div></body></html>",
+                    "utf-8")
+    (page,), _ = read_page(path)
+    assert page.meta["extractor"].startswith("fallback:")
+    assert page.dropped == () and page.text == "主办单位：某某社区"

@@ -244,8 +244,11 @@ def test_dask_engine_gives_identical_tables(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     many_pages(raw, 6)
     run([raw], tmp_path / "local", FAST)
-    run([raw], tmp_path / "dask", FAST.replace(engine="dask", workers=2))
+    result = run([raw], tmp_path / "dask", FAST.replace(engine="dask", workers=2))
     assert_same_tables(tmp_path / "local", tmp_path / "dask")
+    # the duplicate pass ran as Dask tasks over the bands, and found the copies
+    assert result.manifest["summary"]["duplicates"] > 0
+    assert (tmp_path / "dask" / ".dedup" / "signatures.parquet").is_file()
 
 
 def test_fifty_megabyte_page_on_one_line(tmp_path: Path) -> None:
@@ -260,3 +263,28 @@ def test_fifty_megabyte_page_on_one_line(tmp_path: Path) -> None:
     assert entry["rows"]["metrics"] == n
     docs = read_table(tmp_path / "out", "documents", columns=["n_chars"])
     assert docs["n_chars"].iloc[0] == len(unit) * n
+
+
+def test_unchanged_rerun_reuses_themes_and_charts(corpus_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    config = RunConfig(workers=1, n_themes=2)
+    first = run([corpus_dir], out, config).manifest["steps"]
+    assert first["themes"]["status"] == "ok" and not first["themes"].get("reused")
+    stamp = (out / "themes.parquet").stat().st_mtime_ns
+    again = run([corpus_dir], out, config).manifest["steps"]
+    assert again["themes"]["reused"] and again["charts"]["reused"]
+    assert (out / "themes.parquet").stat().st_mtime_ns == stamp
+    # another setting, a changed input, or theme tables rewritten since: fitted again
+    assert not run([corpus_dir], out, config.replace(random_state=1)).manifest["steps"][
+        "themes"].get("reused")
+    (corpus_dir / "summary.txt").write_text(
+        (corpus_dir / "summary.txt").read_text("utf-8") + "\n三、其他\n新增居民20户。\n", "utf-8")
+    steps = run([corpus_dir], out, config.replace(random_state=1)).manifest["steps"]
+    assert not steps["themes"].get("reused") and not steps["charts"].get("reused")
+    from corpus_tools.themes import run_themes
+
+    run_themes(out, n_themes=3)
+    assert not run([corpus_dir], out, config.replace(random_state=1)).manifest["steps"][
+        "themes"].get("reused")
+    assert not run([corpus_dir], out, config.replace(resume=False)).manifest["steps"][
+        "themes"].get("reused")

@@ -68,6 +68,8 @@ def test_cases(case: dict) -> None:
     sections = split_sections(case["input"])
     check_invariants(case["input"], sections)
     assert [_row(s).rstrip() for s in sections] == [r.rstrip() for r in case["expected"]]
+    if "parts" in case:  # the part (body / annex / glossary) of every section
+        assert [s.part for s in sections] == case["parts"]
 
 
 def test_case_ids_unique() -> None:
@@ -244,3 +246,31 @@ def test_gold_floors() -> None:
     assert scores["n_gold"] >= 100
     for name, floor in GOLD_FLOORS.items():
         assert scores[name] >= floor, f"{name} fell to {scores[name]:.3f} (floor {floor})"
+
+
+def test_one_line_report_markers_after_sentence_end() -> None:
+    """A report stored as one line: 。一、 and 。（二） start sections there."""
+    text = (
+        "各位代表：现在，我代表省人民政府向大会报告工作。"
+        + "全省经济持续回升向好，发展质量稳步提升。" * 60
+        + "一、2025年工作回顾。" + "过去一年，全省上下攻坚克难。" * 50
+        + "（一）经济运行稳中有进。" + "地区生产总值增长5%。" * 40
+        + "（二）改革开放持续深化。" + "营商环境不断优化。" * 40
+        + "二、2026年主要任务。" + "今年工作任务繁重。" * 40
+    )
+    assert "\n" not in text
+    sections = split_sections(text)
+    check_invariants(text, sections)
+    assert [(s.section_id, s.marker, s.title) for s in sections] == [
+        ("0", "", "各位代表"),
+        ("1", "一、", "2025年工作回顾"),
+        ("1.1", "（一）", "经济运行稳中有进"),
+        ("1.2", "（二）", "改革开放持续深化"),
+        ("2", "二、", "2026年主要任务"),
+    ]
+
+
+def test_inline_markers_in_a_paragraph_are_text() -> None:
+    """Within an ordinary paragraph, 。（一） is an inline list, not a section."""
+    text = "今年重点抓好三项工作。（一）扩大内需。（二）深化改革。二、下一步打算\n内容。\n"
+    assert [s.section_id for s in split_sections(text)] == ["0"]

