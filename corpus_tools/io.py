@@ -143,11 +143,11 @@ def _binary_reason(data: bytes) -> str | None:
     if nul > STRAY_NUL_SHARE * len(data):
         share = 100 * nul / len(data)
         sample = data[:1 << 20]
-        # Text in UTF-16 without a BOM: about every other byte NUL, mostly at even or
-        # mostly at odd offsets.
+        # Text in UTF-16 without a BOM: the NUL bytes (high bytes of ASCII characters)
+        # mostly at even or mostly at odd offsets; in other binary data they fall anywhere.
         in_sample = max(1, sample.count(0))
-        utf16 = share >= 20 and max(sample[0::2].count(0), sample[1::2].count(0)) \
-            >= 0.9 * in_sample
+        utf16 = in_sample >= 8 and max(sample[0::2].count(0), sample[1::2].count(0)) \
+            >= 0.75 * in_sample
         hint = " (UTF-16 without a byte-order mark is not supported)" if utf16 else ""
         figure = f"{share:.1f}" if share < 10 else f"{share:.0f}"
         return f"binary file: {figure}% NUL bytes{hint}"

@@ -563,3 +563,102 @@ def test_page_of_invisible_characters_is_skipped_with_a_reason(tmp_path: Path) -
     assert e["records.jsonl"]["status"] == "ok" and e["records.jsonl"]["errors"] == 1
     errors = read_table(out, "errors")
     assert (errors["message"] == "no text after normalization").sum() == 1
+
+
+# ----------------------------------------------------------------------- watchdog and kills
+
+
+def test_a_page_over_the_time_limit_is_failed_and_the_run_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import corpus_tools.pipeline as pipeline
+
+    raw = tmp_path / "raw"
+    many_pages(raw, 3)
+    (raw / "stall.txt").write_text("STALL\n" + page(9), "utf-8")
+    real = pipeline.process_page
+
+    def slow(page, config=pipeline.DEFAULT):  # a stage stuck in a loop
+        while "STALL" in page.text:
+            pass
+        return real(page, config)
+
+    monkeypatch.setattr(pipeline, "process_page", slow)
+    t0 = time.monotonic()
+    result = run([raw], tmp_path / "out", FAST.replace(page_timeout=2.0))
+    assert time.monotonic() - t0 < 60
+    e = {x["source"]: x for x in result.entries}
+    assert e["stall.txt"]["status"] == "failed" and "timed out" in e["stall.txt"]["reason"]
+    assert [e[f"p0{i}.txt"]["status"] for i in range(3)] == ["ok"] * 3
+    assert result.manifest["summary"]["documents"] == 3
+
+
+def big_page(raw: Path) -> None:
+    """A page whose stages take well over a second: 100,000 distinct lines."""
+    lines = [f"{i}、社区开展第{i}次志愿服务活动，服务群众{i * 7 % 1000}人次，发放物资{i % 97}份。"
+             for i in range(100_000)]
+    (raw / "big.txt").write_text("\n".join(lines), "utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["workers2", "dask"])
+def test_the_time_limit_holds_on_every_engine(tmp_path: Path, engine: str) -> None:
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    raw = tmp_path / "raw"
+    many_pages(raw, 4)
+    big_page(raw)
+    config = FAST.replace(page_timeout=1.0, workers=2,
+                          engine="dask" if engine == "dask" else "local")
+    result = run([raw], tmp_path / engine, config)
+    e = {x["source"]: x for x in result.entries}
+    assert e["big.txt"]["status"] == "failed" and "timed out" in e["big.txt"]["reason"]
+    assert all(e[f"p0{i}.txt"]["status"] == "ok" for i in range(4))
+    run([raw], tmp_path / "one", FAST.replace(page_timeout=1.0))
+    assert_same_tables(tmp_path / "one", tmp_path / engine)
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of *pid* (from /proc)."""
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.slow
+def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
+    import signal
+
+    raw = tmp_path / "raw"
+    many_pages(raw, 2)
+    big_page(raw)
+    (raw / "big2.txt").write_text((raw / "big.txt").read_text("utf-8") + "\n完", "utf-8")
+    cmd = [sys.executable, "-m", "corpus_tools", "run", str(raw), "--out", str(tmp_path / "out"),
+           "--workers", "2", "--no-themes", "--no-charts", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    kids: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids = _children(proc.pid)
+        if len(kids) >= 3 and (tmp_path / "out" / ".parts").is_dir():
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None and len(kids) >= 3, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    alive = kids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = {k for k in alive if Path(f"/proc/{k}").exists()
+                 and "Z" not in Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1][:3]}
+    assert not alive, f"orphaned processes left: {sorted(alive)}"
