@@ -69,6 +69,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="theme model (default: nmf)")
     r.add_argument("--lexicon", default=None,
                    help="YAML of named themes → seed terms (default: the packaged lexicon)")
+    r.add_argument("--scheme", dest="theme_scheme", default=None,
+                   choices=["auto", "government_report", "community_summary"],
+                   help="named-theme scheme (default: auto, by each document's doc_type)")
     r.add_argument("--random-state", type=int, default=None, help="seed of the theme model")
     r.add_argument("--strict", action="store_true", default=None,
                    help="stop at the first page that fails instead of recording it")
@@ -81,6 +84,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     t.add_argument("--method", choices=["nmf", "kmeans"], default="nmf")
     t.add_argument("--lexicon", default=None, help="YAML of named themes → seed terms")
     t.add_argument("--random-state", type=int, default=0)
+    t.add_argument("--scheme", default="auto",
+                   choices=["auto", "government_report", "community_summary"],
+                   help="named-theme scheme (default: auto, by each document's doc_type)")
+    t.add_argument("--csv", action="store_true", help="also write utf-8-sig CSV tables")
     _common(t)
 
     c = sub.add_parser("charts", help="redraw the charts from the tables in OUT")
@@ -106,8 +113,8 @@ def _config(args: argparse.Namespace) -> RunConfig:
         "charts": args.charts, "report": args.report, "n_themes": args.n_themes,
         "strict": args.strict,
         "theme_method": args.theme_method, "lexicon": args.lexicon,
-        "random_state": args.random_state, "decode_errors": args.decode_errors,
-        "page_timeout": args.page_timeout,
+        "random_state": args.random_state, "theme_scheme": args.theme_scheme,
+        "decode_errors": args.decode_errors, "page_timeout": args.page_timeout,
     }
     if args.config:
         return load_config(args.config, **overrides)
@@ -129,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .themes import run_themes
 
             frames = run_themes(Path(args.out), n_themes=args.n_themes, method=args.method,
-                                lexicon=args.lexicon, random_state=args.random_state)
+                                lexicon=args.lexicon, random_state=args.random_state,
+                                scheme=args.scheme, csv=args.csv)
             for name, df in frames.items():
                 print(f"{name}: {len(df)} rows")
             return 0

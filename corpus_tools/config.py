@@ -22,6 +22,7 @@ __all__ = ["DEFAULT", "RunConfig", "load_config"]
 ENGINES = ("local", "dask")
 THEME_METHODS = ("nmf", "kmeans")
 DECODE_ERRORS = ("strict", "replace")
+THEME_SCHEMES = ("auto", "government_report", "community_summary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,13 @@ class RunConfig:
     n_themes: int | None = None
     #: ``"nmf"`` or ``"kmeans"``.
     theme_method: str = "nmf"
-    #: YAML lexicon of named themes; ``None`` uses the packaged default.
+    #: YAML lexicon of named themes for every document; ``None`` uses the shipped schemes.
     lexicon: str | None = None
+    #: named-theme scheme: ``"auto"`` (by doc_type, ``resources/theme_schemes.tsv``),
+    #: ``"government_report"`` or ``"community_summary"`` for every document.
+    theme_scheme: str = "auto"
+    #: sections the theme model is fitted on at most (a seeded sample of the rest).
+    theme_sample: int = 20000
     #: seed for every random step (themes).
     random_state: int = 0
     #: draw PNG and SVG charts into ``OUT/charts/``.
@@ -88,6 +94,12 @@ class RunConfig:
             raise ConfigError(f"workers must be >= 0 (0 = all cores), got {self.workers}")
         if not 0.0 < self.dedup_threshold <= 1.0:
             raise ConfigError(f"dedup_threshold must be in (0, 1], got {self.dedup_threshold}")
+        if self.theme_scheme not in THEME_SCHEMES:
+            raise ConfigError(
+                f"theme_scheme must be one of {THEME_SCHEMES}, got {self.theme_scheme!r}"
+            )
+        if self.theme_sample < 1:
+            raise ConfigError(f"theme_sample must be >= 1, got {self.theme_sample}")
         if self.n_themes is not None and self.n_themes < 1:
             raise ConfigError(f"n_themes must be >= 1 or None, got {self.n_themes}")
         if self.decode_errors not in DECODE_ERRORS:

@@ -57,6 +57,7 @@ __all__ = [
     "IndicatorContext",
     "IndicatorRules",
     "annotate_metrics",
+    "annotations",
     "document_panel",
     "indicator_panel",
     "indicator_rules",
@@ -115,6 +116,7 @@ class IndicatorRules:
     aspiration_re: re.Pattern[str]
     no_number_re: re.Pattern[str]
     categories: frozenset[str]
+    statement_words: tuple[str, ...]
 
 
 def _words_re(words: Iterable[str]) -> re.Pattern[str]:
@@ -198,6 +200,7 @@ def indicator_rules() -> IndicatorRules:
         ),
         no_number_re=_words_re(cues["no_number"]),
         categories=frozenset(c for slot in by_phrase.values() for c in slot),
+        statement_words=tuple(w for w in cues["target"] if len(w) >= 4),
     )
 
 
@@ -205,31 +208,60 @@ def indicator_rules() -> IndicatorRules:
 
 
 class _DocIndex:
-    """Where a document's statements and paragraphs start, and its cue words and years."""
+    """Where a document's statements and paragraphs start; its cue words and years, found
+    paragraph by paragraph on first use (paragraphs without a figure are never scanned)."""
 
-    __slots__ = ("cue_ends", "cue_starts", "cues", "paragraphs", "statements", "year_ends",
-                 "years")  # fmt: skip
-
+    __slots__ = ("_cues", "_years", "paragraphs", "rules", "statements", "text")
 
     def __init__(self, text: str, rules: IndicatorRules) -> None:
         from .metrics import sentence_breaks
 
+        self.text, self.rules = text, rules
         # line breaks that end a sentence, and whether a colon stands before
         breaks = [(nl + 1, nl > 0 and text[nl - 1] in "：:") for nl in sentence_breaks(text)]
-        self.paragraphs = [b for b, _ in breaks]
+        self.paragraphs = [0, *(b for b, _ in breaks)]
         # a list's lead-in (目标是：⏎1.…) stays in the statement of its items
-        self.statements = [b for b, colon in breaks if not colon]
-        na = rules.cue_not_after
-        self.cues = []
-        for m in rules.cue_re.finditer(text):
-            bad = na.get(m.group())
-            if bad and text.endswith(bad, max(0, m.start() - 4), m.start()):
-                continue
-            self.cues.append((m.start(), m.end(), m.group()))
-        self.cue_starts = [c[0] for c in self.cues]
-        self.cue_ends = [c[1] for c in self.cues]
-        self.years = list(_YEAR.finditer(text))
-        self.year_ends = [y.end() for y in self.years]
+        self.statements = [0, *(b for b, colon in breaks if not colon)]
+        self._cues: dict[int, list[tuple[int, int, str]]] = {}
+        self._years: dict[int, list[re.Match[str]]] = {}
+
+    def _bounds(self, i: int) -> tuple[int, int]:
+        p = self.paragraphs
+        return p[i], (p[i + 1] if i + 1 < len(p) else len(self.text))
+
+    def _para_cues(self, i: int) -> list[tuple[int, int, str]]:
+        found = self._cues.get(i)
+        if found is None:
+            text, na = self.text, self.rules.cue_not_after
+            a, b = self._bounds(i)
+            found = [
+                (m.start(), m.end(), m.group()) for m in self.rules.cue_re.finditer(text, a, b)
+                if m.group() not in na
+                or not text.endswith(na[m.group()], max(0, m.start() - 4), m.start())
+            ]  # fmt: skip
+            self._cues[i] = found
+        return found
+
+    def cues(self, lo: int, pos: int) -> list[tuple[int, int, str]]:
+        """The cue words ending by *pos* and starting at *lo* or later, in order."""
+        p = self.paragraphs
+        out: list[tuple[int, int, str]] = []
+        for i in range(bisect.bisect_right(p, lo) - 1, bisect.bisect_right(p, pos)):
+            out.extend(c for c in self._para_cues(i) if c[0] >= lo and c[1] <= pos)
+        return out
+
+    def last_year(self, lo: int, pos: int) -> re.Match[str] | None:
+        """The last year (``2025年``) ending by *pos* and starting at *lo* or later."""
+        p = self.paragraphs
+        for i in range(bisect.bisect_right(p, pos) - 1, bisect.bisect_right(p, lo) - 2, -1):
+            years = self._years.get(i)
+            if years is None:
+                a, b = self._bounds(i)
+                years = self._years[i] = list(_YEAR.finditer(self.text, a, b))
+            for y in reversed(years):
+                if y.end() <= pos:
+                    return y if y.start() >= lo else None
+        return None
 
 
 class IndicatorContext:
@@ -260,7 +292,6 @@ class IndicatorContext:
         self._target_pos: int | None = None
         self._index: _DocIndex | None = None
         self._has_names: bool | None = None
-        self._memo: dict[tuple[Any, ...], tuple[str | None, int | None, int | None]] = {}
 
     @property
     def index(self) -> _DocIndex:
@@ -339,18 +370,21 @@ class IndicatorContext:
 
     def cues(self, lo: int, pos: int) -> list[tuple[int, int, str]]:
         """The cue words in ``text[lo:pos]``: (start, end, word), excluded ones left out."""
-        ix = self.index
-        return ix.cues[bisect.bisect_left(ix.cue_starts, lo) : bisect.bisect_right(ix.cue_ends, pos)]
+        return self.index.cues(lo, pos)
 
     def target_statement_pos(self) -> int:
         """Where the report first states targets (预期目标, 主要目标); len(text) if nowhere."""
         if self._target_pos is None:
-            self._target_pos = len(self.text)
-            kinds = self.rules.cue_kinds
-            for start, _, w in self.index.cues:
-                if "target" in kinds[w] and len(w) >= 4:  # not 力争 or 计划 in passing
-                    self._target_pos = start
-                    break
+            text, rules = self.text, self.rules
+            first = len(text)
+            for w in rules.statement_words:  # not 力争 or 计划 in passing
+                bad = rules.cue_not_after.get(w, ())
+                i = text.find(w, 0, first)
+                while i >= 0 and bad and text.endswith(bad, max(0, i - 4), i):
+                    i = text.find(w, i + 1, first)
+                if i >= 0:
+                    first = i
+            self._target_pos = first
         return self._target_pos
 
     def has_names(self) -> bool:
@@ -361,26 +395,89 @@ class IndicatorContext:
     # -- stance and period of a figure at pos
     def stance_at(self, pos: int) -> tuple[str | None, int | None, int | None]:
         """(stance, period, period_end) of a figure starting at *pos*."""
-        ix = self.index
-        part = self.part_at(pos)
-        if part is None and not ix.cues and not ix.years:
-            return None, None, None  # no cue word, no year, no part: no stance anywhere
-        text, kinds = self.text, self.rules.cue_kinds
+        ix, kinds = self.index, self.rules.cue_kinds
         lo = self.statement_start(pos)
         p_lo = min(lo, self.paragraph_start(pos))
-        c_lo = bisect.bisect_left(ix.cue_starts, p_lo)
-        c_hi = bisect.bisect_right(ix.cue_ends, pos)
-        k = bisect.bisect_right(ix.year_ends, pos)
-        year_m = ix.years[k - 1] if k and ix.years[k - 1].start() >= lo else None
-        # figures of one statement with the same words before them share the answer
-        key = (lo, c_lo, c_hi, k if year_m is not None else -1, part,
-               pos < self.target_statement_pos())  # fmt: skip
-        memo = self._memo.get(key)
-        if memo is not None:
-            return memo
-        para = ix.cues[c_lo:c_hi]
-        cues = para[bisect.bisect_left(para, (lo, -1, "")) :] if para and para[0][0] < lo else para
-        multi = any("multi_year" in kinds[w] for _, e, w in cues)
+        para = ix.cues(p_lo, pos)
+        time_cue = ta_cue = None
+        multi = False
+        for start, _, w in reversed(para):
+            k = kinds[w]
+            if time_cue is None and ("past" in k or "future" in k):
+                time_cue = "achieved" if "past" in k else "target"
+            if start >= lo:
+                if ta_cue is None and ("target" in k or "achieved" in k):
+                    ta_cue = "target" if "target" in k else "achieved"
+                multi = multi or "multi_year" in k
+        return self._decide(pos, lo, self.part_at(pos), ix.last_year(lo, pos), time_cue,
+                            ta_cue, multi)  # fmt: skip
+
+    def stances(self, positions: Sequence[int]) -> list[tuple[str | None, int | None, int | None]]:
+        """:meth:`stance_at` of each of *positions* (ascending), in one sweep over the text.
+
+        The cue words and years of the paragraphs holding figures are scanned once, in order;
+        each figure then takes the last cue of each kind that still lies in its statement
+        (or paragraph, for time words).
+        """
+        ix, text, rules = self.index, self.text, self.rules
+        kinds, na = rules.cue_kinds, rules.cue_not_after
+        cue_re, paragraphs = rules.cue_re, ix.paragraphs
+        out: list[tuple[str | None, int | None, int | None]] = []
+        cues: list[tuple[int, int, str]] = []
+        years: list[re.Match[str]] = []
+        scanned = ci = yi = 0
+        last_time: tuple[int, str] | None = None
+        last_ta: tuple[int, str] | None = None
+        last_multi = -1
+        last_year: re.Match[str] | None = None
+        for pos in positions:
+            lo = self.statement_start(pos)
+            p_lo = min(lo, self.paragraph_start(pos))
+            if pos >= scanned:
+                a = max(scanned, p_lo)
+                i = bisect.bisect_right(paragraphs, pos)
+                hi = paragraphs[i] if i < len(paragraphs) else len(text)
+                cues.extend(
+                    (m.start(), m.end(), m.group()) for m in cue_re.finditer(text, a, hi)
+                    if m.group() not in na
+                    or not text.endswith(na[m.group()], max(0, m.start() - 4), m.start())
+                )  # fmt: skip
+                years.extend(_YEAR.finditer(text, a, hi))
+                scanned = hi
+            while ci < len(cues) and cues[ci][1] <= pos:
+                start, _, w = cues[ci]
+                k = kinds[w]
+                if "past" in k or "future" in k:
+                    last_time = (start, "achieved" if "past" in k else "target")
+                if "target" in k or "achieved" in k:
+                    last_ta = (start, "target" if "target" in k else "achieved")
+                if "multi_year" in k:
+                    last_multi = start
+                ci += 1
+            while yi < len(years) and years[yi].end() <= pos:
+                last_year = years[yi]
+                yi += 1
+            out.append(self._decide(
+                pos, lo, self.part_at(pos),
+                last_year if last_year is not None and last_year.start() >= lo else None,
+                last_time[1] if last_time is not None and last_time[0] >= p_lo else None,
+                last_ta[1] if last_ta is not None and last_ta[0] >= lo else None,
+                last_multi >= lo,
+            ))  # fmt: skip
+        return out
+
+    def _decide(
+        self,
+        pos: int,
+        lo: int,
+        part: str | None,
+        year_m: re.Match[str] | None,
+        time_cue: str | None,
+        ta_cue: str | None,
+        multi: bool,
+    ) -> tuple[str | None, int | None, int | None]:
+        """The rules of the module docstring, from what stands before the figure."""
+        text = self.text
         stance: str | None = None
         period: int | None = None
         if year_m is not None:
@@ -392,34 +489,22 @@ class IndicatorContext:
                 stance = "achieved"
             period = y
         if stance is None:
-            time_cue = None
-            for c in reversed(para):
-                k = kinds[c[2]]
-                if "past" in k or "future" in k:
-                    time_cue = "achieved" if "past" in k else "target"
-                    break
             if part == "review":
                 stance = time_cue or "achieved"
             elif part == "plan":
                 stance = time_cue or "target"
             elif time_cue is not None:
                 stance = time_cue
-            else:
-                for c in reversed(cues):
-                    k = kinds[c[2]]
-                    if "target" in k or "achieved" in k:
-                        stance = "target" if "target" in k else "achieved"
-                        break
-                if stance is None and pos < self.target_statement_pos():
-                    stance = "achieved"
+            elif ta_cue is not None:
+                stance = ta_cue
+            elif pos < self.target_statement_pos():
+                stance = "achieved"
         if stance is None:
-            self._memo[key] = (None, None, None)
             return None, None, None
-        if multi:  # the plan's name may stand between two figures: not memoized
+        if multi:
             return stance, *self._multi_period(lo, pos, stance, year_m)
         if period is None:
             period = self.plan_year if stance == "target" else self.review_year
-        self._memo[key] = (stance, period, None)
         return stance, period, None
 
     def _multi_period(
@@ -522,6 +607,8 @@ def annotate_metrics(
 ) -> list[Metric]:
     """The metrics of *text* with ``indicator``, ``stance``, ``period`` and ``period_end`` set.
 
+    :func:`~corpus_tools.extract_metrics` does this already; use it on metrics of your own.
+
     >>> from corpus_tools import extract_metrics, split_sections
     >>> text = ("一、2025年工作回顾\\n全省地区生产总值5.36万亿元，增长5.3%，高于预期目标0.3个百分点。"
     ...         "县域经济增长5.9%。\\n二、2026年主要目标\\n地区生产总值增长5%左右。")
@@ -532,28 +619,38 @@ def annotate_metrics(
      ('0.3个百分点', None, 'achieved', 2025), ('5.9%', None, 'achieved', 2025),
      ('5%左右', 'gdp_growth', 'target', 2026)]
     """
+    ctx = context or IndicatorContext(text, sections=sections, year=year, doc_type=doc_type)
+    return [
+        Metric(m.raw, m.value, m.value_max, m.unit, m.category, m.qualifier, m.direction,
+               m.basis, m.masked, m.start, m.end, m.sentence, *a)
+        for m, a in zip(metrics, annotations(ctx, metrics), strict=True)
+    ]  # fmt: skip
+
+
+def annotations(
+    ctx: IndicatorContext, metrics: Sequence[Any]
+) -> list[tuple[str | None, str | None, int | None, int | None]]:
+    """(indicator, stance, period, period_end) of each metric of ``ctx.text``, in order.
+
+    *metrics* need ``start``, ``end`` and ``category`` attributes (records or the scanner's
+    own objects).
+    """
     from .metrics import _sentence_bounds
 
-    ctx = context or IndicatorContext(text, sections=sections, year=year, doc_type=doc_type)
+    text = ctx.text
     named = ctx.has_names()
-    out: list[Metric] = []
+    categories = ctx.rules.categories
+    out: list[str | None] = []
     lo, hi = -1, -1
     for i, m in enumerate(metrics):
         indicator = None
-        if named and m.category in ctx.rules.categories:
+        if named and m.category in categories:
             if not (lo <= m.start and m.end <= hi):
                 lo, hi = _sentence_bounds(text, m.start, m.end)
             indicator, _ = _indicator_of(ctx, m, metrics[max(0, i - 6) : i], lo)
-        stance, period, period_end = ctx.stance_at(m.start)
-        if indicator is None and stance is None:
-            out.append(m)
-            continue
-        out.append(
-            Metric(m.raw, m.value, m.value_max, m.unit, m.category, m.qualifier, m.direction,
-                   m.basis, m.masked, m.start, m.end, m.sentence, indicator, stance, period,
-                   period_end)
-        )  # fmt: skip
-    return out
+        out.append(indicator)
+    stances = ctx.stances([m.start for m in metrics])
+    return [(ind, *st) for ind, st in zip(out, stances, strict=True)]
 
 
 # ----------------------------------------------------------------------------- the panel

@@ -28,7 +28,7 @@ import functools
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -299,7 +299,7 @@ def extract_metrics(
     """
     require_str(text)
     rules = metric_rules()
-    out: list[Metric] = []
+    out: list[_Found] = []
     last_end = 0
     sent_cache: tuple[int, int, str] = (-1, -1, "")
     search = rules.scan.search
@@ -330,13 +330,11 @@ def extract_metrics(
             and prev.value < value
             and prev.sentence.find(text[prev.start : end]) >= 0
         ):  # 6.5%-7%, 300元至500元: one range written with the unit twice
-            out[-1] = replace(
-                prev,
-                raw=text[prev.start : end],
-                value_max=value,
-                qualifier=qualifier if prev.qualifier == "exact" else prev.qualifier,
-                end=end,
-            )
+            prev.raw = text[prev.start : end]
+            prev.value_max = value
+            if prev.qualifier == "exact":
+                prev.qualifier = qualifier
+            prev.end = end
             last_end = end
             continue
         direction, basis = _direction(text, start, rules, out)
@@ -346,27 +344,35 @@ def extract_metrics(
             sentence = text[lo:hi].strip()
             sent_cache = (lo, hi, sentence)
         out.append(
-            Metric(
-                raw=text[start:end],
-                value=value,
-                value_max=value_max,
-                unit=unit.unit,
-                category=unit.category,
-                qualifier=qualifier,
-                direction=direction,
-                basis=basis,
-                masked=masked,
-                start=start,
-                end=end,
-                sentence=sentence,
-            )
-        )
+            _Found(text[start:end], value, value_max, unit.unit, unit.category, qualifier,
+                   direction, basis, masked, start, end, sentence)
+        )  # fmt: skip
         last_end = end
-    if out:
-        from .indicators import annotate_metrics
+    if not out:
+        return []
+    from .indicators import IndicatorContext, annotations
 
-        out = annotate_metrics(text, out, sections=sections, year=year, doc_type=doc_type)
-    return out
+    ctx = IndicatorContext(text, sections=sections, year=year, doc_type=doc_type)
+    return [
+        Metric(f.raw, f.value, f.value_max, f.unit, f.category, f.qualifier, f.direction,
+               f.basis, f.masked, f.start, f.end, f.sentence, *a)
+        for f, a in zip(out, annotations(ctx, out), strict=True)
+    ]  # fmt: skip
+
+
+class _Found:
+    """A metric while the scan is still going (mutable: a range may still grow)."""
+
+    __slots__ = ("basis", "category", "direction", "end", "masked", "qualifier", "raw",
+                 "sentence", "start", "unit", "value", "value_max")  # fmt: skip
+
+    def __init__(self, raw: str, value: float | None, value_max: float | None, unit: str,
+                 category: str, qualifier: str, direction: str | None, basis: str | None,
+                 masked: bool, start: int, end: int, sentence: str) -> None:  # fmt: skip
+        self.raw, self.value, self.value_max, self.unit = raw, value, value_max, unit
+        self.category, self.qualifier, self.direction, self.basis = (
+            category, qualifier, direction, basis)  # fmt: skip
+        self.masked, self.start, self.end, self.sentence = masked, start, end, sentence
 
 
 def _read(
@@ -386,12 +392,10 @@ def _read(
         unit = rules.units["%"]
         if pq:
             quals.append(rules.qualifier_of[pq])
-        read = read_numeral(num)
+        read = _numeral(num, quals)
         if read is None:
             return None
-        value, value_max = read.value, read.value_max
-        if read.approx:
-            quals.append("approx")
+        value, value_max = read
         masked = False
         is_cn = True
         num_start = m.start("pn")
@@ -417,14 +421,14 @@ def _read(
         masked = _MASK in num or (num2 is not None and _MASK in num2)
         if not masked:
             if num.isascii() and _PLAIN_NUMBER.fullmatch(num):
-                value = Decimal(num)  # the common case: 2196, 5.3
+                # the common case: 2196, 5.3 (a float is exact when nothing multiplies it)
+                plain = num2 is None and not mag2 and cents is None and unit.factor == 1.0
+                value = float(num) if plain else Decimal(num)  # type: ignore[assignment]
             else:
-                read = read_numeral(num)
+                read = _numeral(num, quals)
                 if read is None:
                     return None
-                value, value_max = read.value, read.value_max
-                if read.approx:
-                    quals.append("approx")
+                value, value_max = read
             if num2 is not None:
                 value_max = parse_decimal(num2)
                 if value_max is None:
@@ -502,6 +506,16 @@ def _read(
     )
 
 
+def _numeral(num: str, quals: list[str]) -> tuple[Decimal, Decimal | None] | None:
+    """The value (and the high end of 三五百) of a number; ``approx`` added to *quals*."""
+    read = read_numeral(num)
+    if read is None:
+        return None
+    if read.approx:
+        quals.append("approx")
+    return read.value, read.value_max
+
+
 _EXACT_MAG = {c: Decimal(v) for c, v in MAGNITUDES.items()}
 _PLAIN_NUMBER = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _CENT_DIGIT = "0-9" + "".join(DIGIT_VALUES)
@@ -567,7 +581,7 @@ _LAST_BOUNDARY = re.compile(r".*[，,。；;！!？?：:]", re.S)
 
 
 def _direction(
-    text: str, start: int, rules: MetricRules, out: list[Metric]
+    text: str, start: int, rules: MetricRules, out: list[_Found]
 ) -> tuple[str | None, str | None]:
     """Change direction and comparison basis from the clause before the metric."""
     ws = max(0, start - _CLAUSE_WINDOW)

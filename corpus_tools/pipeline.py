@@ -1179,8 +1179,12 @@ def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:
             from .themes import run_themes
 
             frames = run_themes(out, n_themes=config.n_themes, method=config.theme_method,
-                                lexicon=config.lexicon, random_state=config.random_state)
-            return {"status": "ok", "rows": {k: len(v) for k, v in frames.items()}}
+                                lexicon=config.lexicon, random_state=config.random_state,
+                                scheme=config.theme_scheme, sample_size=config.theme_sample,
+                                csv=config.csv)
+            return {"status": "ok", "rows": {k: len(v) for k, v in frames.items()},
+                    # the curve behind the choice of the number of themes
+                    "selection": frames["theme_selection"].to_dict(orient="records")}
         if name == "report":
             from .report import build_report
 

@@ -232,9 +232,13 @@ def markup_text(
     removed: Sequence[dict[str, Any]] = (),
     line_nos: Sequence[int] | None = None,
     category_labels: dict[str, str] | None = None,
+    window: tuple[int, int] | None = None,
 ) -> Marked:
     """The document text as escaped HTML: headings marked, metrics highlighted, removed
     lines (rows with ``line_no``, ``text``, ``rule``) struck through where they stood.
+
+    With *window* ``(lo, hi)`` only ``text[lo:hi]`` is written (a part of a very long
+    document); offsets and anchors stay those of the whole text.
 
     >>> m = markup_text("一、概况\\n<b>x</b>走访600户",
     ...                 sections=[{"section_id": "1", "level": 1, "start": 0, "end": 19}],
@@ -247,9 +251,10 @@ def markup_text(
     labels = category_labels or {}
     spans: list[_Span] = []
     n = len(text)
+    lo, hi = window if window is not None else (0, n)
     for s in sections:
         start, end = int(s["start"]), int(s["end"])
-        if not 0 <= start <= n:
+        if not lo <= start <= hi or (start == hi and hi < n):
             continue
         sid = escape(s["section_id"])
         if int(s.get("level") or 0) <= 0:
@@ -264,7 +269,8 @@ def markup_text(
             f'<span class="heading lvl-{int(s["level"])}" id="sec-{sid}" '
             f'data-section="{sid}"{part_attr}>', "</span>", 0))
 
-    ordered = sorted((m for m in metrics if m.get("start") is not None),
+    ordered = sorted((m for m in metrics if m.get("start") is not None
+                      and lo <= int(m["start"]) < hi),
                      key=lambda m: (int(m["start"]), int(m["end"])))
     groups: list[list[dict[str, Any]]] = []
     for m in ordered:
@@ -299,20 +305,24 @@ def markup_text(
             unplaced.append(r)
             continue
         k = bisect.bisect_right(nos, int(no))
-        inserts[starts[k] if k < len(starts) else n].append(r)
-        placed += 1
+        at = starts[k] if k < len(starts) else n
+        if lo <= at < hi or at == hi == n:
+            inserts[at].append(r)
+            placed += 1
+    if lo > 0:
+        unplaced = []  # listed with the first part
 
     # Boundaries: at an offset, spans close (inner first), then removed lines go in,
     # then spans open (outer first). A span that crosses an outer one's end is cut there.
     opens: dict[int, list[_Span]] = defaultdict(list)
     for sp in spans:
         opens[sp.start].append(sp)
-    points = sorted(set(opens) | set(inserts) | {sp.end for sp in spans} | {0, n})
+    points = sorted(set(opens) | set(inserts) | {min(sp.end, hi) for sp in spans} | {lo, hi})
     out: list[str] = []
     stack: list[_Span] = []
-    prev = 0
+    prev = lo
     for p in points:
-        if p > n:
+        if p > hi:
             break
         out.append(escape(text[prev:p]))
         prev = p
@@ -331,7 +341,7 @@ def markup_text(
             out.append(sp.open if sp not in reopen else
                        sp.open.replace(' id="', ' data-cont="', 1))
             stack.append(sp)
-    out.append(escape(text[prev:]))
+    out.append(escape(text[prev:hi]))
     while stack:
         out.append(stack.pop().close)
     return Marked("".join(out), sum(len(g) for g in groups), placed, unplaced)
@@ -436,24 +446,67 @@ def _assign_removed(page_docs: Sequence[dict[str, Any]],
     return out
 
 
+#: A document longer than this many characters is shown on several pages ("parts").
+PART_CHARS = 400_000
+
+
+def _windows(text: str, size: int | None = None) -> list[tuple[int, int]]:
+    """Where a long text is cut into parts: at a line end past each *size* characters
+    (a sentence end when a line runs on), so that no highlight is cut.
+
+    >>> _windows("一二三。\\n四五六。\\n七八九。\\n", size=4)
+    [(0, 5), (5, 10), (10, 15)]
+    """
+    size = size or PART_CHARS
+    n = len(text)
+    if n <= size * 3 // 2:
+        return [(0, n)]
+    cuts = [0]
+    while n - cuts[-1] > size * 3 // 2:
+        target = cuts[-1] + size
+        at = text.find("\n", target, target + size // 2)
+        if at < 0:
+            at = text.find("。", target, target + size // 2)
+        cuts.append(at + 1 if at >= 0 else target)
+    return list(zip(cuts, [*cuts[1:], n], strict=True))
+
+
+def part_files(doc_id: str, n_parts: int) -> list[str]:
+    """The page files of a document shown in *n_parts* parts (the first is its page)."""
+    first = doc_filename(doc_id)
+    return [first] + [first.replace(".html", f"-p{i}.html") for i in range(2, n_parts + 1)]
+
+
 def _doc_context(doc: dict[str, Any], *, sections: list[dict[str, Any]],
                  metrics: list[dict[str, Any]], removed: list[dict[str, Any]],
                  names: dict[str, dict[str, Any]], duplicates_of_this: list[str],
                  discovered: list[dict[str, Any]], named: list[dict[str, Any]],
-                 labels: dict[str, str]) -> dict[str, Any]:
+                 labels: dict[str, str], windows: list[tuple[int, int]],
+                 part: int) -> dict[str, Any]:
     text = doc.get("text") or ""
+    files = part_files(doc["doc_id"], len(windows))
     marked = markup_text(text, sections=sections, metrics=metrics, removed=removed,
-                         line_nos=doc.get("line_nos"), category_labels=labels)
+                         line_nos=doc.get("line_nos"), category_labels=labels,
+                         window=windows[part])
+    starts = [lo for lo, _ in windows]
+
+    def href(offset: Any) -> str:
+        k = max(0, bisect.bisect_right(starts, int(offset or 0)) - 1)
+        return "" if k == part else files[k]
+
+    linked = [{**s, "href": href(s.get("start")) + f"#sec-{s['section_id']}"} for s in sections]
     fields = [(k, doc.get(k)) for k in doc if k not in {"text", "line_nos", "meta", "title"}]
     dup = doc.get("duplicate_of")
     return {
-        "doc": doc, "fields": fields, "marked": marked, "outline": _outline(sections),
+        "doc": doc, "fields": fields, "marked": marked, "outline": _outline(linked),
         "n_sections": len(sections),
         "n_removed": len(removed),
         "duplicate": names.get(dup) if dup else None, "duplicate_id": dup,
         "duplicates_of_this": [names[d] for d in duplicates_of_this if d in names],
         "discovered": discovered, "named": named,
-        "section_titles": {s["section_id"]: s.get("title") or "" for s in sections},
+        "section_hrefs": {s["section_id"]: s["href"] for s in linked},
+        "parts": [{"href": f, "number": i + 1, "current": i == part}
+                  for i, f in enumerate(files)] if len(files) > 1 else [],
     }
 
 
@@ -693,21 +746,26 @@ def build_report(out_dir: str | Path, *, report_dir: str | Path | None = None) -
 
         doc_page = env.get_template("document.html")
         counts: dict[str, dict[str, int]] = {}
+        windows_of: dict[str, list[tuple[int, int]]] = {}
         for i, d in enumerate(docs):
             doc_id = d["doc_id"]
-            ctx = _doc_context(
-                d, sections=sections.get(doc_id, []), metrics=metrics.get(doc_id, []),
-                removed=removed.get(doc_id, []), names=names,
-                duplicates_of_this=dups.get(doc_id, []),
-                discovered=_doc_themes(doc_id, section_themes, themes),
-                named=_doc_named(named_themes.get(doc_id, [])), labels=labels)
-            counts[doc_id] = {"sections": ctx["n_sections"], "metrics": ctx["marked"].n_metrics,
-                              "removed": ctx["n_removed"]}
-            write(names[doc_id]["href"], doc_page.render(
-                root="../", csp=_CSP_NO_SCRIPT, title=names[doc_id]["title"],
-                prev=names[docs[i - 1]["doc_id"]] if i else None,
-                next=names[docs[i + 1]["doc_id"]] if i + 1 < len(docs) else None,
-                position=i + 1, total=len(docs), **ctx))
+            windows = windows_of[doc_id] = _windows(d.get("text") or "")
+            counts[doc_id] = {"sections": len(sections.get(doc_id, [])), "metrics": 0,
+                              "removed": len(removed.get(doc_id, []))}
+            for part, name in enumerate(part_files(doc_id, len(windows))):
+                ctx = _doc_context(
+                    d, sections=sections.get(doc_id, []), metrics=metrics.get(doc_id, []),
+                    removed=removed.get(doc_id, []), names=names,
+                    duplicates_of_this=dups.get(doc_id, []),
+                    discovered=_doc_themes(doc_id, section_themes, themes),
+                    named=_doc_named(named_themes.get(doc_id, [])), labels=labels,
+                    windows=windows, part=part)
+                counts[doc_id]["metrics"] += ctx["marked"].n_metrics
+                write("docs/" + name, doc_page.render(
+                    root="../", csp=_CSP_NO_SCRIPT, title=names[doc_id]["title"],
+                    prev=names[docs[i - 1]["doc_id"]] if i else None,
+                    next=names[docs[i + 1]["doc_id"]] if i + 1 < len(docs) else None,
+                    position=i + 1, total=len(docs), **ctx))
 
         extra = [c for c in _columns(out, "documents")
                  if c not in _NOT_INDEXED and c not in {k for k, _, _ in INDEX_COLUMNS}]
@@ -729,8 +787,12 @@ def build_report(out_dir: str | Path, *, report_dir: str | Path | None = None) -
             cols = _columns(out, "indicators")
             for row in indicators:
                 if row.get("doc_id") in names:
-                    anchor = f"#m-{row['start']}" if row.get("start") is not None else ""
-                    row["href"] = names[row["doc_id"]]["href"] + anchor
+                    start = row.get("start")
+                    files = part_files(row["doc_id"], len(windows_of[row["doc_id"]]))
+                    k = max(0, bisect.bisect_right([lo for lo, _ in windows_of[row["doc_id"]]],
+                                                   int(start or 0)) - 1)
+                    row["href"] = f"docs/{files[k]}" + (f"#m-{start}" if start is not None
+                                                        else "")
             indicator_table = _table_spec(_generic_columns(cols, skip=("sentence",)),
                                           indicators, link={"doc_id": "href"}, page_size=100,
                                           label="indicator rows")

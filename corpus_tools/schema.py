@@ -172,7 +172,7 @@ PANEL_COLUMNS: tuple[str, ...] = (
     "qualifier", "unit", "status", "aspiration", "raw", "start", "end", "sentence",
     "section_id",
 )  # fmt: skip
-THEME_COLUMNS: tuple[str, ...] = ("theme_id", "label", "top_terms", "size")
+THEME_COLUMNS: tuple[str, ...] = ("theme_id", "label", "top_terms", "size", "stability")
 SECTION_THEME_COLUMNS: tuple[str, ...] = ("doc_id", "section_id", "theme_id", "weight")
 ERROR_COLUMNS: tuple[str, ...] = ("source", "record", "stage", "error", "message")
 

@@ -478,10 +478,59 @@ def _iter_section_texts(out_dir: Path, batches: Iterable[pa.RecordBatch]) -> Ite
         yield pa.array(values, type=pa.string())
 
 
+#: Excel's limit on the characters of one cell.
+EXCEL_CELL_CHARS = 32767
+
+
+def _csv_splits(batches: Iterable[Any]) -> dict[str, int]:
+    """String columns with cells over :data:`EXCEL_CELL_CHARS` → parts their longest needs."""
+    import pyarrow.compute as pc
+
+    longest: dict[str, int] = {}
+    for batch in batches:
+        for field in batch.schema:
+            if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+                continue
+            col = batch.column(field.name)
+            m = pc.max(pc.utf8_length(col)).as_py() if len(col) else None
+            if m is not None and m > longest.get(field.name, 0):
+                longest[field.name] = m
+    return {n: -(-m // EXCEL_CELL_CHARS) for n, m in longest.items() if m > EXCEL_CELL_CHARS}
+
+
+def _split_cells(df: Any, splits: dict[str, int]) -> Any:
+    """Columns named in *splits* cut into ``col``, ``col_2`` … (each at most the cell limit)
+    with ``col_parts``, the number of parts the row's value needed, right after them."""
+    import pandas as pd
+
+    lim = EXCEL_CELL_CHARS
+    columns: dict[str, Any] = {}
+    for name in df.columns:
+        if name not in splits:
+            columns[name] = df[name]
+            continue
+        values = df[name]
+        text = values.fillna("").astype(str)
+        for i in range(splits[name]):
+            part = text.str.slice(i * lim, (i + 1) * lim)
+            columns[name if i == 0 else f"{name}_{i + 1}"] = (
+                part.where(values.notna(), None) if i == 0 else part
+            )
+        columns[f"{name}_parts"] = (-(-text.str.len() // lim)).clip(lower=1).astype("int64")
+    return pd.DataFrame(columns)
+
+
 def write_csv(out_dir: Path, table: str) -> Path:
     """Write ``OUT/<table>.csv`` in ``utf-8-sig`` (Excel opens it as UTF-8), batch by batch.
 
-    A derived column (a section's text) is written too, so the CSV reads on its own."""
+    A derived column (a section's text) is written too, so the CSV reads on its own.
+    Excel holds at most 32,767 characters in a cell: a text column with longer values is
+    split into ``col``, ``col_2``, … (each at most that long; joined in order they give the
+    whole value) and a ``col_parts`` column says how many parts each row used; a warning
+    names the table and column. The Parquet table keeps the full text.
+    """
+    import logging
+
     source = out_dir / f"{table}.parquet"
     target = out_dir / f"{table}.csv"
     pf = pq.ParquetFile(source)
@@ -492,16 +541,31 @@ def write_csv(out_dir: Path, table: str) -> Path:
     if derived:
         names.insert(names.index(derived[1]) + 1 if derived[1] in names else len(names),
                      derived[0])
+
+    def batches() -> Iterator[Any]:
+        stream: Iterable[Any] = pf.iter_batches(batch_size=5000)
+        if derived:
+            plain, again = itertools.tee(stream)
+            stream = (b.append_column(derived[0], t).select(names) for b, t in zip(
+                plain, _iter_section_texts(out_dir, again), strict=True))
+        yield from stream
+
+    splits = _csv_splits(batches())  # a first pass: the columns' longest cells
+    for name, parts in splits.items():
+        logging.getLogger(__name__).warning(
+            "%s.csv: column %s has cells over Excel's %d-character limit; split into %s "
+            "(%s_parts says how many each row uses); %s.parquet keeps the full text",
+            table, name, EXCEL_CELL_CHARS,
+            ", ".join([name, *(f"{name}_{i}" for i in range(2, parts + 1))]), name, table,
+        )
     with atomic_path(target) as tmp:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             header = True
-            batches: Iterable[Any] = pf.iter_batches(batch_size=5000)
-            if derived:
-                plain, again = itertools.tee(batches)
-                batches = (b.append_column(derived[0], t).select(names) for b, t in zip(
-                    plain, _iter_section_texts(out_dir, again), strict=True))
-            for batch in batches:
-                batch.to_pandas().to_csv(fh, index=False, header=header)
+            for batch in batches():
+                frame = batch.to_pandas()
+                if splits:
+                    frame = _split_cells(frame, splits)
+                frame.to_csv(fh, index=False, header=header)
                 header = False
             if header:
                 fh.write(",".join(names) + "\n")

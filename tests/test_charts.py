@@ -182,3 +182,69 @@ def test_every_metric_category_has_a_chinese_label() -> None:
 
     categories = {row["category"] for row in load_tsv("units.tsv")}
     assert categories <= set(category_labels())
+
+
+def _gappy_freq() -> pd.DataFrame:
+    years = [1958, 1959, 1960, 1964, 1975, 1978, 1980, 1982]
+    docs = pd.DataFrame({"doc_id": [f"y{y}" for y in years], "year": years})
+    themes = ["科技创新", "生态环境", "民生保障", "教育", "就业", "法治", "国防"]
+    rows = [(f"y{y}", str(s), themes[(i + s) % len(themes)], 1 + (i % 3))
+            for i, y in enumerate(years) for s in range(4)]
+    hits = pd.DataFrame(rows, columns=["doc_id", "section_id", "theme", "hits"])
+    return theme_frequency(hits, docs, by="year")
+
+
+def test_years_without_documents_are_gaps_not_lines() -> None:
+    from corpus_tools.charts import missing_years
+
+    freq = _gappy_freq()
+    assert missing_years(freq["year"]) == [(1961, 1963), (1965, 1974), (1976, 1977), (1979, 1979),
+                                           (1981, 1981)]
+    ax = theme_share_over_years(freq, value="section_share", themes=["科技创新", "民生保障"])
+    lines = [ln for ln in ax.get_lines() if ln.get_label() in ("科技创新", "民生保障")]
+    assert [ln.get_label() for ln in lines] == ["科技创新", "民生保障"]  # themes= chooses
+    for line in lines:
+        x = list(line.get_xdata())
+        y = list(line.get_ydata())
+        # a NaN right after 1964 and after 1960: no straight line across 1965–1974
+        assert pd.isna(y[x.index(1961)]) and pd.isna(y[x.index(1965)])
+        assert 1979 not in x  # one missing year between two reports keeps the line
+    marks = [ln for ln in ax.get_lines() if ln.get_label() == "无文档的年份"]
+    assert len(marks) == 1 and set(marks[0].get_xdata()) == {
+        *range(1961, 1964), *range(1965, 1975), 1976, 1977, 1979, 1981}
+    assert _render(ax) == []
+
+
+def test_small_multiples_draw_every_theme_in_chinese() -> None:
+    from corpus_tools.charts import theme_small_multiples
+
+    freq = _gappy_freq()
+    axes = theme_small_multiples(freq, value="section_share")
+    assert sorted(ax.get_title() for ax in axes) == sorted(freq["theme"].unique())
+    assert axes[0].figure._suptitle.get_text() == "各主题随年份的变化"
+    assert _render(axes[0]) == []
+
+
+def test_one_number_format_per_chart_and_group_labels() -> None:
+    from corpus_tools.charts import group_label, number_format
+
+    freq = _gappy_freq().rename(columns={"year": "my_grouping"})
+    ax = theme_heatmap(freq, value="n_sections", annotate=True)
+    texts = [t.get_text() for t in ax.texts]
+    formats = {("int" if "." not in t else len(t.split(".")[1])) for t in texts}
+    assert texts and len(formats) == 1  # every annotation with the same decimals
+    assert ax.get_xlabel() == "my_grouping" == group_label("my_grouping")
+    assert group_label("doc_type") == "文档类型"
+    assert number_format([0.681, 3.05]) == "{:.1f}"
+
+
+def test_default_bar_measure_does_not_saturate_on_long_documents() -> None:
+    # one long document with every theme in one section of forty
+    docs = pd.DataFrame({"doc_id": ["long"]})
+    sections = pd.DataFrame({"doc_id": "long", "section_id": [str(i) for i in range(40)]})
+    hits = pd.DataFrame({"doc_id": "long", "section_id": ["1", "2", "3", "3"],
+                         "theme": ["科技创新", "生态环境", "民生保障", "教育"]})
+    freq = theme_frequency(hits, docs, by="doc_id", sections=sections)
+    ax = theme_frequency_bar(freq)
+    widths = [p.get_width() for p in ax.patches]
+    assert max(widths) == pytest.approx(1 / 40) and ax.get_xlabel() == "该主题章节占比"

@@ -258,3 +258,12 @@ def test_target_vs_outcome_and_chart() -> None:
     assert ax.get_title() == "地区生产总值增长：目标与实际"
     assert len(ax.collections[0].get_offsets()) == 2
     assert {t.get_text() for t in ax.texts} == {"甲省 2025", "乙省 2025"}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=_ALPHABET, max_size=150), st.sampled_from([None, 2026]))
+def test_property_sweep_equals_single_queries(text: str, year: int | None) -> None:
+    # extract_metrics decides all figures of a document in one sweep; stance_at one at a time
+    ctx = ind.IndicatorContext(text, sections=split_sections(text), year=year)
+    pos = sorted({m.start for m in extract_metrics(text)})
+    assert ctx.stances(pos) == [ctx.stance_at(p) for p in pos]

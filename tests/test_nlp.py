@@ -64,3 +64,47 @@ def test_jieba_is_quiet_and_global_logging_untouched(nlp) -> None:
     spacy_pipeline()
     assert logging.getLogger().level == root_level
     assert jieba.default_logger.level >= logging.WARNING
+
+
+def _real_sized_report() -> str:
+    """A report of about 20,000 characters: the metrics gold texts (written for the project)
+    and paragraphs whose counters are glued to the next word (36项卡, 251座桥, 16个区)."""
+    from pathlib import Path
+
+    import yaml
+
+    gold = yaml.safe_load((Path(__file__).parent / "gold" / "metrics" / "gold.yaml").read_text(
+        "utf-8"))
+    parts = [g["text"] for g in gold]
+    nouns = ["卡", "桥", "区", "村", "户籍", "校", "站点", "项目", "人次", "辆车"]
+    counters = ["项", "座", "个", "家", "所", "处", "名", "台", "条", "批"]
+    for i in range(400):
+        n = (i * 37) % 997 + 2
+        parts.append(
+            f"全年新增{n}{counters[i % 10]}{nouns[(i // 10) % 10]}，近{'一二三四五六七八九'[i % 9]}成"
+            f"居民参与，投入资金{n / 10:.1f}万元，同比增长{i % 30 + 1}.{i % 10}%。"
+        )
+    return "\n".join(parts)
+
+
+def test_every_entity_is_exactly_its_metric_on_a_real_sized_report(nlp) -> None:
+    from corpus_tools.metrics import extract_metrics
+
+    text = _real_sized_report()
+    assert len(text) > 15000
+    doc = nlp(text)
+    spans = doc.spans[SPAN_KEY]
+    metrics = extract_metrics(text)
+    assert len(spans) == len(metrics) > 1000
+    for span, m in zip(spans, metrics, strict=True):
+        assert span.text == m.raw == span._.metric.raw, (span.text, m.raw)
+        assert (span.start_char, span.end_char) == (m.start, m.end)
+    for ent in doc.ents:
+        assert ent.text == ent._.metric.raw
+    assert doc.text == text  # cutting tokens never changes the text
+
+
+def test_tokens_are_cut_at_metric_edges_only(nlp) -> None:
+    doc = nlp("新建251座桥，覆盖16个区。")
+    assert [e.text for e in doc.ents] == ["251座", "16个"]
+    assert "桥" in [t.text for t in doc] and "区" in [t.text for t in doc]

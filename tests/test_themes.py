@@ -116,20 +116,36 @@ def test_kmeans_is_deterministic(corpus: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
 
 
-def test_n_themes_none_chooses_by_topic_quality(corpus: pd.DataFrame) -> None:
+def test_n_themes_none_chooses_the_most_stable_k(corpus: pd.DataFrame) -> None:
     model = ThemeModel(candidates=range(2, 7)).fit(corpus)
-    assert set(model.coherence_) == set(model.diversity_) == set(model.quality_)
-    assert set(model.quality_) == set(range(2, 7))
-    for k, q in model.quality_.items():
-        assert q == pytest.approx(model.coherence_[k] * model.diversity_[k], abs=1e-5)
-        assert 0 < model.diversity_[k] <= 1
-    best = max(model.quality_.values())
-    chosen = max(k for k, q in model.quality_.items() if q >= best - abs(best) * 0.25)
-    assert model.n_themes_ <= chosen  # components nobody uses are dropped, never empty
-    assert all(model.top_terms_) and all(size > 0 for size in model.sizes_)
-    strict = ThemeModel(candidates=range(2, 7), tolerance=0.0).fit(corpus)
-    top = max(strict.quality_, key=lambda k: (strict.quality_[k], k))
-    assert strict.n_themes_ <= top
+    sel = model.selection_
+    assert list(sel.columns) == ["k", "stability", "coherence", "diversity", "quality", "chosen"]
+    assert sel["k"].tolist() == list(range(2, 7))
+    for row in sel.itertuples():
+        assert row.quality == pytest.approx(row.coherence * row.diversity, abs=1e-5)
+        assert 0 < row.diversity <= 1 and 0 <= row.stability <= 1
+    best = sel.loc[sel["stability"].idxmax(), "k"]
+    assert sel.loc[sel["chosen"], "k"].tolist() == [best] == [3]  # three planted themes
+    # not monotone: the planted k beats both fewer and more themes
+    stab = dict(zip(sel["k"], sel["stability"], strict=True))
+    assert stab[3] > stab[2] and stab[3] > stab[6]
+    assert model.n_themes_ == 3 and all(size > 0 for size in model.sizes_)
+
+
+def test_stability_is_reported_per_theme(corpus: pd.DataFrame) -> None:
+    model = ThemeModel(n_themes=3).fit(corpus)  # a fixed k is checked against resamples too
+    table = model.themes_table()
+    assert table["stability"].between(0, 1).all() and table["stability"].min() >= 0.8
+    assert model.agreement_ == pytest.approx(table["stability"].mean(), abs=1e-3)
+    # one theme too many is split at random: the extra themes are less stable
+    over = ThemeModel(n_themes=6).fit(corpus)
+    assert min(over.stability_) < 0.8 <= min(model.stability_)
+
+
+def test_best_k_at_the_edge_warns(corpus: pd.DataFrame, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="corpus_tools.themes.model"):
+        ThemeModel(candidates=range(3, 6)).fit(corpus)
+    assert "edge of the candidates" in caplog.text
 
 
 # Three more made-up vocabularies: six planted themes in all.
@@ -201,7 +217,8 @@ def test_choice_of_k_is_deterministic() -> None:
     corpus6 = make_corpus6(seed=9)
     a = ThemeModel(random_state=3).fit(corpus6)
     b = ThemeModel(random_state=3).fit(corpus6.sample(frac=1.0, random_state=1))
-    assert a.quality_ == b.quality_ and a.n_themes_ == b.n_themes_
+    pd.testing.assert_frame_equal(a.selection_, b.selection_)
+    assert a.quality_ == b.quality_ and a.n_themes_ == b.n_themes_ == 6
     pd.testing.assert_frame_equal(a.themes_table(), b.themes_table())
 
 
@@ -628,3 +645,139 @@ def test_run_themes_bad_settings_raise_and_empty_corpus_writes_empty_tables(
     frames = run_themes(tmp_path)
     assert frames["themes"].empty and list(frames["themes"].columns) == list(THEME_COLUMNS)
     assert pd.read_parquet(tmp_path / "section_themes.parquet").empty
+
+
+# -- sample, vocabulary, schemes (issue 13/15) --------------------------------------------
+
+
+def test_sample_is_seeded_and_independent_of_order_and_batches() -> None:
+    from corpus_tools.themes.fit import Reservoir
+
+    keys = [(f"d{i % 37}", str(i)) for i in range(500)]
+    a, b, c = Reservoir(50, 3), Reservoir(50, 3), Reservoir(50, 4)
+    for k in keys:
+        a.add(k, k)
+        c.add(k, k)
+    for k in reversed(keys):
+        b.add(k, k)
+    assert a.items() == b.items() and len(a.items()) == 50 and a.seen == 500
+    assert a.items() != c.items()  # another seed, another sample
+
+
+def test_fit_on_a_bounded_sample_assigns_every_section() -> None:
+    corpus6 = make_corpus6()
+    model = ThemeModel(n_themes=6, sample_size=60, random_state=2).fit(corpus6)
+    assert model.n_sampled_ == 60 < len(corpus6)
+    assert sum(model.sizes_) <= 60
+    assert len(_planted(model, VOCAB6)) >= 5
+    assert len(model.assign(corpus6)) == len(corpus6)
+    again = ThemeModel(n_themes=6, sample_size=60, random_state=2).fit(
+        corpus6.sample(frac=1.0, random_state=5)
+    )
+    pd.testing.assert_frame_equal(model.themes_table(), again.themes_table())
+
+
+def _report_corpus() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reports signed by made-up officials, with header and closing formula lines."""
+    rng = np.random.RandomState(4)
+    names = ["甄有为", "贾明达", "司马青"]
+    rows, docs = [], []
+    for d in range(9):
+        signer = names[d % 3]
+        head = (f"政府工作报告\n——{2000 + d}年3月5日在全市人民代表大会上\n市长 {signer}\n"
+                "各位代表：\n")
+        doc = f"r{d}"
+        rows.append((doc, "0", 0, head + "现在，我代表市人民政府向大会报告工作，请予审议。\n"))
+        for s, theme in enumerate(sorted(VOCAB6)):
+            words = rng.choice(VOCAB6[theme], 8)
+            text = "，".join(f"推进{w}" for w in words) + f"。{signer}同志强调，要抓好落实。\n"
+            rows.append((doc, str(s + 1), 100 * (s + 1), text))
+        rows[-1] = (*rows[-1][:3], rows[-1][3] + f"{2000 + d}年市政府工作报告\n")
+        docs.append((doc, "报告"))
+    sections = pd.DataFrame(rows, columns=["doc_id", "section_id", "start", "text"])
+    return sections, pd.DataFrame(docs, columns=["doc_id", "doc_type"])
+
+
+def test_person_names_and_formulas_never_become_theme_terms() -> None:
+    sections, docs = _report_corpus()
+    model = ThemeModel(n_themes=6).fit(sections, docs)
+    top = {t for terms in model.top_terms_ for t in terms}
+    from corpus_tools.tokens import tokenize
+
+    for name in ("甄有为", "贾明达", "司马青"):  # jieba may cut a made-up name: 贾 / 明达
+        assert name not in top and not set(tokenize(name)) & top, name
+    assert "明达" in model.excluded_terms_  # stands after 市长 and before 同志
+    assert not top & {"各位代表", "市政府工作报告", "工作报告"}
+    assert len(_planted(model, VOCAB6)) >= 5
+
+
+def test_listed_leaders_and_portal_words_are_excluded() -> None:
+    from corpus_tools.themes.vocab import stopterms
+
+    rows = [(f"d{i}", "1", f"温家宝总理指出，要做好志愿服务和困难群众工作。全屏 减小 还原 {w}")
+            for i, w in enumerate(["志愿服务", "慰问金", "困难群众"] * 4)]
+    df = pd.DataFrame(rows, columns=["doc_id", "section_id", "text"])
+    model = ThemeModel(n_themes=2, min_chars=0).fit(df)
+    top = {t for terms in model.top_terms_ for t in terms}
+    assert not top & {"温家宝", "全屏", "减小", "还原"}
+    assert {"温家宝", "全屏", "减小", "还原"} <= stopterms()
+
+
+def test_formula_lines_are_split_off_only_at_document_edges() -> None:
+    from corpus_tools.themes.vocab import split_formula_lines
+
+    text = "一、就业\n稳定就业岗位，扩大就业。\n二、教育\n办好教育。\n"
+    assert split_formula_lines(text, head=False, tail=False) == (text, "")
+    kept, formula = split_formula_lines(text, head=True, tail=True)
+    assert kept.startswith("稳定就业岗位") and formula == "一、就业\n"
+    assert split_formula_lines("一、就业\n二、教育\n", head=True, tail=True)[1] == ""
+
+
+def test_labels_lead_with_nouns() -> None:
+    from corpus_tools.themes.vocab import demoted
+
+    model = ThemeModel(n_themes=1, min_chars=0, label_terms=3)
+    labels = model._labels([["成立", "明确", "领导小组", "服务项目", "创建"]])
+    assert labels == ["领导小组·服务项目·成立"]
+    assert demoted(["成立", "明确", "统领", "领导小组"]) == {"成立", "明确", "统领"}
+
+
+def test_scheme_is_chosen_by_doc_type() -> None:
+    from corpus_tools.themes import score_schemes
+    from corpus_tools.themes.lexicon import theme_descriptions
+
+    docs = pd.DataFrame({"doc_id": ["r", "s", "o"], "doc_type": ["报告", "总结", None]})
+    text = "加强科技创新，推进自主创新。组织志愿者开展志愿服务。"
+    secs = pd.DataFrame({"doc_id": ["r", "s", "o"], "section_id": "1", "text": text})
+    out = score_schemes(secs, docs)
+    schemes = out.groupby("doc_id")["scheme"].first().to_dict()
+    assert schemes == {"r": "government_report", "s": "community_summary",
+                       "o": "community_summary"}
+    assert set(out.loc[out["doc_id"] == "r", "theme"]) == {"科技创新"}
+    forced = score_schemes(secs, docs, scheme="government_report")
+    assert set(forced["scheme"]) == {"government_report"}
+    mine = score_schemes(secs, docs, lexicon={"志愿": ["志愿者", "志愿服务"]})
+    assert set(mine["scheme"]) == {"custom"}
+    gov = load_lexicon("government_report")
+    for theme in ("经济发展", "农业农村", "工业制造", "科技创新", "改革开放", "对外开放",
+                  "生态环境", "民生保障", "教育", "医疗卫生", "社会保障", "就业", "城乡建设",
+                  "法治", "安全稳定", "国防", "党的建设", "政府自身建设"):
+        assert 10 <= len(gov[theme]) <= 30, theme
+        assert len(theme_descriptions("government_report")[theme]) > 10
+    assert all(theme_descriptions().values())
+
+
+def test_run_themes_writes_selection_and_csv(tmp_path: Path) -> None:
+    corpus6 = make_corpus6()
+    pd.DataFrame({"doc_id": sorted(corpus6["doc_id"].unique()), "doc_type": "总结"}).to_parquet(
+        tmp_path / "documents.parquet")
+    corpus6.to_parquet(tmp_path / "sections.parquet")
+    frames = run_themes(tmp_path, csv=True, batch_rows=7)  # batches split documents
+    sel = frames["theme_selection"]
+    assert sel["chosen"].sum() == 1 and sel.loc[sel["chosen"], "k"].item() == 6
+    assert frames["themes"]["stability"].notna().all()
+    assert set(frames["named_themes"]["scheme"]) <= {"community_summary"}
+    one_batch = run_themes(tmp_path)
+    for name in ("themes", "section_themes", "named_themes", "theme_selection"):
+        pd.testing.assert_frame_equal(frames[name], one_batch[name])
+        assert (tmp_path / f"{name}.csv").read_bytes()[:3] == b"\xef\xbb\xbf"

@@ -283,14 +283,23 @@
   };
 
   function init() {
+    var tables = [];
     Array.prototype.forEach.call(document.querySelectorAll(".datatable"), function (root) {
       try {
         root.table = new Table(root);
+        tables.push(root.table);
         root.setAttribute("data-ready", "1");
       } catch (e) {
         root.setAttribute("data-error", String(e));
       }
     });
+    /* Cells filled while the bundled CJK font was still loading can keep the fallback's
+       empty boxes (seen in Chromium): fill them again once it has loaded. */
+    if (tables.length && document.fonts && document.fonts.load) {
+      document.fonts.load('1em "Report Noto Sans CJK SC"', "中文").then(function (faces) {
+        if (faces.length) tables.forEach(function (t) { t.render(); });
+      }, function () { /* no web font: system fonts only */ });
+    }
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

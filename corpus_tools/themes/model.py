@@ -1,24 +1,21 @@
-"""Discovered themes: :class:`ThemeModel` (TF-IDF + NMF or k-means, topic-quality choice of k).
+"""Discovered themes: :class:`ThemeModel` (TF-IDF + NMF or k-means, k chosen by stability).
 
-Choice of the number of themes (``n_themes=None``): every k in ``candidates`` is fitted and
-scored by its *topic quality* (Dieng, Ruiz & Blei 2020, "Topic modeling in embedding
-spaces"): ``TQ(k) = coherence(k) * diversity(k)``, where coherence is the mean NPMI of the
-top-10 term pairs of each theme (co-occurrence counted in the fitted text pieces) and
-diversity is the share of unique terms among all themes' top-25 terms (1.0 when no theme
-repeats another's terms; redundant or over-broad themes lower it). The chosen k is the
-*largest* k whose TQ is at least ``(1 - tolerance)`` * the best TQ: on a heterogeneous
-corpus coherence is highest for a few source-sized themes (one per source, one for the
-reports' closing formula), while finer themes cost little coherence; taking the most
-themes within the tolerance keeps those finer themes instead of collapsing to the minimum.
-Scores are kept in ``coherence_``, ``diversity_`` and ``quality_``.
+The fit works on a sample (:class:`~corpus_tools.themes.fit.Reservoir`, ``sample_size``
+sections, seeded) so that memory does not grow with the corpus; every section is then
+assigned in batches (:meth:`ThemeModel.assign`). The two halves are plain calls that a
+scheduler can run as tasks: :func:`fitting_units` on each batch of sections, a
+:class:`Reservoir` over them, :meth:`ThemeModel.fit_sample` on the sample, and
+:func:`assign_batch` on each batch.
+
+Each sampled section is tokenized once: its pieces' term counts are summed back into the
+section's counts for sizes and labels.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import warnings
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,14 +25,25 @@ from scipy import sparse
 from ..errors import InputError
 from ..schema import SECTION_THEME_COLUMNS, THEME_COLUMNS
 from ..tokens import tokenize
+from . import fit as _fit
 from .units import _chunks, _require_columns, _simplified, own_text
+from .vocab import demoted, name_terms, split_formula_lines, stopterms
 
 log = logging.getLogger(__name__)
 
 _METHODS = ("nmf", "kmeans")
-_COHERENCE_TOP = 10
-_DIVERSITY_TOP = 25
-_SELECT_MAX_ROWS = 6000
+#: Themes whose stability is below this are reported as unstable (logged, and visible in
+#: the ``stability`` column of ``themes.parquet``).
+UNSTABLE_BELOW = 0.5
+UNIT_COLUMNS: tuple[str, ...] = ("doc_id", "section_id", "text", "formula")
+#: Columns of ``ThemeModel.selection_`` (and of ``theme_selection.parquet``).
+SELECTION_COLUMNS: tuple[str, ...] = (
+    "k", "stability", "coherence", "diversity", "quality", "chosen"
+)
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
 
 
 def _excluded_mask(sections: pd.DataFrame, documents: pd.DataFrame | None) -> np.ndarray:
@@ -53,47 +61,41 @@ def _excluded_mask(sections: pd.DataFrame, documents: pd.DataFrame | None) -> np
     return mask
 
 
-def _diversity(top: Sequence[Sequence[int]]) -> float:
-    """Share of unique terms among all themes' top terms (Dieng et al. 2020).
+def fitting_units(
+    sections_df: pd.DataFrame, documents_df: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``doc_id, section_id, text, formula``: the sections a fit may sample from.
 
-    >>> _diversity([[1, 2, 3], [4, 5, 6]]), _diversity([[1, 2], [1, 2]])
-    (1.0, 0.5)
+    Rows of duplicate documents are left out; ``text`` is the section's own text
+    (:func:`own_text`) without the document's header and closing lines, which are in
+    ``formula`` (:func:`~corpus_tools.themes.vocab.split_formula_lines`: applied to the
+    first and last section of each document, known from ``start``). Pass whole documents.
     """
-    total = sum(len(row) for row in top)
-    return len({t for row in top for t in row}) / total if total else 0.0
-
-
-def _npmi(binary: Any, top: Sequence[Sequence[int]]) -> float:
-    """Mean NPMI over all term pairs of every theme's top terms (document co-occurrence)."""
-    n_docs = binary.shape[0]
-    if n_docs == 0:
-        return -1.0
-    terms = sorted({t for row in top for t in row})
-    if not terms:
-        return -1.0
-    pos = {t: i for i, t in enumerate(terms)}
-    sub = binary[:, terms]
-    co = (sub.T @ sub).toarray().astype(float)
-    df = np.diag(co).copy()
-    scores = []
-    for row in top:
-        idx = [pos[t] for t in row]
-        pair_scores = []
-        for a in range(len(idx)):
-            for b in range(a + 1, len(idx)):
-                i, j = idx[a], idx[b]
-                joint = co[i, j] / n_docs
-                if joint <= 0:
-                    pair_scores.append(-1.0)
-                    continue
-                if joint >= 1:
-                    pair_scores.append(1.0)
-                    continue
-                pmi = math.log(joint / ((df[i] / n_docs) * (df[j] / n_docs)))
-                pair_scores.append(pmi / -math.log(joint))
-        if pair_scores:
-            scores.append(float(np.mean(pair_scores)))
-    return float(np.mean(scores)) if scores else -1.0
+    _require_columns(sections_df, ("doc_id", "section_id", "text"), "sections_df")
+    keep = ~_excluded_mask(sections_df, documents_df)
+    texts = own_text(sections_df)
+    df = sections_df.loc[keep]
+    texts = texts[keep]
+    head = tail = np.zeros(len(df), dtype=bool)
+    if "start" in df.columns and len(df):
+        start = pd.to_numeric(df["start"], errors="coerce").fillna(0)
+        g = start.groupby(df["doc_id"].to_numpy())
+        head = (start.to_numpy() == g.transform("min").to_numpy())
+        tail = (start.to_numpy() == g.transform("max").to_numpy())
+    kept, formula = [], []
+    for text, h, t in zip(texts, head, tail, strict=True):
+        a, b = split_formula_lines(text, head=bool(h), tail=bool(t))
+        kept.append(a)
+        formula.append(b)
+    return pd.DataFrame(
+        {
+            "doc_id": df["doc_id"].astype(str).to_numpy(),
+            "section_id": df["section_id"].astype(str).to_numpy(),
+            "text": kept,
+            "formula": formula,
+        },
+        columns=list(UNIT_COLUMNS),
+    )
 
 
 class ThemeModel:
@@ -102,39 +104,35 @@ class ThemeModel:
     Parameters
     ----------
     n_themes : int or None
-        Number of themes; ``None`` chooses one in *candidates*: the largest k whose topic
-        quality (mean NPMI coherence * topic diversity) is within *tolerance* of the best
-        (see the module doc).
+        Number of themes; ``None`` chooses one in *candidates* by stability (the largest k
+        whose stability is within *tolerance* of the best; see
+        :mod:`corpus_tools.themes.fit`).
     method : "nmf" or "kmeans"
-    random_state : int
+    random_state : int (sampling, resampling, factorization)
     candidates : the k tried when ``n_themes`` is None (default 4..15).
-    tolerance : relative loss of topic quality accepted for more themes (default 0.25:
-        the chosen k keeps at least 75 % of the best topic quality); 0 picks the best k.
+    tolerance : relative stability slack for a larger k (default 0: the most stable k).
+    sample_size : sections fitted at most (a seeded reservoir sample of the others).
+    n_resamples, select_rows : random subsets (80 % each of at most *select_rows* fitted
+        pieces) fitted at every candidate k, for the stability of k and of each theme.
     n_top_terms : terms kept per theme in ``top_terms_``.
-    label_terms : terms joined with ``·`` into a theme's label.
+    label_terms : terms joined with ``·`` into a theme's label (2–4).
     min_chars : sections shorter than this are not used for fitting (still assigned).
     min_df, max_df : document-frequency bounds of the TF-IDF vocabulary (not applied below
-        50 fitted samples, nor when they would leave fewer than two terms).
+        50 fitted pieces, nor when they would leave fewer than two terms).
     max_features : vocabulary cap.
-    simplify : sections in traditional or mixed script (``normalize.detect_script``) are
-        passed through ``normalize.normalize_text`` first, so a corpus that did not go
-        through the pipeline gets the same vocabulary as one that did.
-    max_chars : for fitting only, a section longer than this is cut into pieces of about
-        this size at line breaks (an unnumbered 30,000-character report would otherwise be
-        one blurred sample); sections are still assigned and counted whole. The default 800
-        gives paragraph-sized samples, in which 农业, 就业 or 教育 stand out as themes.
-    balance : for fitting only, each piece's squared error is weighted ``n ** -balance``
-        when its document was cut into n pieces; 0 (default) weighs all pieces alike, 1
-        gives every document the same total weight (many short summaries then count as
-        much as a few long reports).
-    relevance : λ of the term ranking behind ``top_terms_`` and ``labels_``: terms are
-        ranked by ``λ·log φ + (1-λ)·log(φ/p)`` (φ the theme's term distribution, p the
-        corpus-wide one); 1.0 ranks by weight, the default 0.6 prefers distinctive terms.
+    simplify : sections in traditional or mixed script are normalized first.
+    max_chars : for fitting, sections longer than this are cut into pieces of about this
+        size at line breaks; sections are still assigned and counted whole.
+    balance : each piece's squared error is weighted ``n ** -balance`` when its document
+        was cut into n pieces (0 weighs all pieces alike, 1 every document alike).
+    relevance : λ of the ranking behind ``top_terms_``: ``λ·log φ + (1-λ)·log(φ/p)``.
 
-    Learned attributes: ``n_themes_``, ``labels_`` (list, by theme_id), ``top_terms_``
-    (list of lists), ``sizes_``, ``coherence_`` ({k: mean NPMI}), ``diversity_``
-    ({k: topic diversity}), ``quality_`` ({k: coherence * diversity}), ``vectorizer_``,
-    ``n_fitted_`` (sections used for fitting).
+    Learned attributes: ``n_themes_``, ``labels_``, ``top_terms_``, ``sizes_``,
+    ``stability_`` (per theme, matched top-term overlap with the resample fits),
+    ``agreement_`` (mean stability), ``selection_`` (DataFrame ``k, stability,
+    coherence, diversity, chosen``), ``coherence_``/``diversity_``/``quality_`` ({k:
+    score}), ``excluded_terms_`` (names, formulas, portal words kept out),
+    ``vectorizer_``, ``n_fitted_``, ``n_sampled_``.
 
     >>> import pandas as pd
     >>> rows = [("a", "1", "组织志愿服务队走访慰问困难群众，发放慰问金和米面油。"),
@@ -144,7 +142,7 @@ class ThemeModel:
     >>> df = pd.DataFrame(rows, columns=["doc_id", "section_id", "text"])
     >>> model = ThemeModel(n_themes=2, min_chars=0).fit(df)
     >>> sorted(model.labels_)
-    ['卫生死角·垃圾分类·清理', '困难群众·志愿服务队·慰问金']
+    ['卫生死角·垃圾分类·环境卫生', '困难群众·志愿服务队·慰问金']
     >>> model.assign(df)["theme_id"].tolist() == model.assign(df)["theme_id"].tolist()
     True
     """
@@ -165,8 +163,11 @@ class ThemeModel:
         relevance: float = 0.6,
         max_chars: int = 800,
         simplify: bool = True,
-        tolerance: float = 0.25,
+        tolerance: float = 0.0,
         balance: float = 0.0,
+        sample_size: int = 20000,
+        n_resamples: int = 4,
+        select_rows: int = 1500,
     ) -> None:
         self.n_themes = n_themes
         self.method = method
@@ -183,6 +184,9 @@ class ThemeModel:
         self.simplify = simplify
         self.tolerance = tolerance
         self.balance = balance
+        self.sample_size = sample_size
+        self.n_resamples = n_resamples
+        self.select_rows = select_rows
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -197,192 +201,237 @@ class ThemeModel:
             raise InputError(f"tolerance must be in [0, 1), got {self.tolerance!r}")
         if not 0 <= float(self.balance) <= 1:
             raise InputError(f"balance must be in [0, 1], got {self.balance!r}")
+        if int(self.sample_size) < 1:
+            raise InputError(f"sample_size must be >= 1, got {self.sample_size!r}")
+        if not 2 <= int(self.label_terms) <= 4:
+            raise InputError(f"label_terms must be 2, 3 or 4, got {self.label_terms!r}")
 
-    def _vectorize(self, texts: list[str]) -> Any:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        n = len(texts)
-        # Below 50 samples document-frequency bounds throw away most of the vocabulary.
-        attempts = [(self.min_df, self.max_df)] if n >= 50 else []
-        attempts.append((1, 1.0))
-        last: Exception | None = None
-        for min_df, max_df in attempts:
-            vec = TfidfVectorizer(
-                tokenizer=tokenize,
-                lowercase=False,
-                token_pattern=None,
-                min_df=min_df,
-                max_df=max_df,
-                max_features=self.max_features,
-                sublinear_tf=True,
-                dtype=np.float64,
-            )
-            try:
-                X = vec.fit_transform(texts)
-            except ValueError as exc:  # empty vocabulary
-                last = exc
-                continue
-            if X.shape[1] >= 2:
-                return vec, X
-        raise InputError(
-            f"no content tokens to fit themes on: the {n} section(s) used for fitting contain "
-            "fewer than two distinct content words after stopwords, numbers and "
-            "placeholders are dropped (is the text empty, or not Chinese?)"
-        ) from last
-
-    def _factorize(self, X: Any, k: int) -> tuple[Any, np.ndarray, np.ndarray]:
-        """Fit one model with k themes; return (estimator, components, row weights)."""
-        from sklearn.exceptions import ConvergenceWarning
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            # sklearn's NMF loss takes sqrt of a rounding-error negative on exact fits
-            warnings.filterwarnings("ignore", "invalid value encountered in sqrt", RuntimeWarning)
-            if self.method == "nmf":
-                from sklearn.decomposition import NMF
-
-                est = NMF(
-                    n_components=k, init="nndsvda", random_state=self.random_state, max_iter=400
-                )
-                W = est.fit_transform(X)
-                H = est.components_
-            else:
-                from sklearn.cluster import KMeans
-
-                est = KMeans(n_clusters=k, n_init=10, random_state=self.random_state)
-                est.fit(X)
-                H = np.clip(est.cluster_centers_, 0, None)
-                W = self._kmeans_weights(X, H)
-        return est, H, W
-
-    @staticmethod
-    def _kmeans_weights(X: Any, centers: np.ndarray) -> np.ndarray:
-        norms = np.linalg.norm(centers, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return np.clip(np.asarray(X @ (centers / norms).T), 0, None)
-
-    @staticmethod
-    def _top(H: np.ndarray, n: int) -> list[list[int]]:
-        # Stable sort on (-weight, column) so ties break the same way every time.
-        return [list(np.lexsort((np.arange(row.size), -row))[:n]) for row in H]
-
-    def _relevance(self, H: np.ndarray) -> np.ndarray:
-        """Term relevance per theme (Sievert & Shirley 2014): ``λ·log φ + (1-λ)·log(φ/p)``,
-        φ the theme's term distribution, p the corpus-wide one. λ = ``relevance``; 1.0
-        ranks by weight alone, lower values favour terms distinctive of the theme."""
-        lam = float(self.relevance)
-        totals = H.sum(axis=1, keepdims=True)
-        totals[totals == 0] = 1.0
-        phi = H / totals
-        p = H.sum(axis=0) / max(H.sum(), 1e-300)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = lam * np.log(phi) + (1 - lam) * np.log(phi / p)
-        rel[~np.isfinite(rel)] = -np.inf
-        rel[H <= 0] = -np.inf
-        return rel
-
-    def _choose_k(self, X: Any, binary: Any) -> int:
-        n, m = X.shape
-        ks = sorted({int(k) for k in self.candidates if 2 <= k <= min(n - 1, m)})
-        if not ks:
-            return max(1, min(n, m, 2))
-        if n > _SELECT_MAX_ROWS:  # score k on a fixed sample; the final fit uses all rows
-            rng = np.random.RandomState(self.random_state)
-            rows = np.sort(rng.choice(n, _SELECT_MAX_ROWS, replace=False))
-            X, binary = X[rows], binary[rows]
-        for k in ks:
-            _, H, _ = self._factorize(X, k)
-            keep = np.array([row for row in H if row.max() > 0])
-            npmi = _npmi(binary, self._top(keep, _COHERENCE_TOP))
-            div = _diversity(self._top(keep, _DIVERSITY_TOP))
-            self.coherence_[k] = round(npmi, 6)
-            self.diversity_[k] = round(div, 6)
-            self.quality_[k] = round(npmi * div, 6)
-            log.debug("themes: k=%d NPMI %.4f diversity %.4f", k, npmi, div)
-        best = max(self.quality_.values())
-        floor = best - abs(best) * float(self.tolerance)
-        return max(k for k in ks if self.quality_[k] >= floor)
-
-    def fit(
-        self, sections_df: pd.DataFrame, documents_df: pd.DataFrame | None = None
-    ) -> ThemeModel:
-        """Fit themes on the sections (see the module doc for which rows are used)."""
+    def fit(self, sections_df: pd.DataFrame, documents_df: pd.DataFrame | None = None) -> Any:
+        """Fit on a sample of the sections of non-duplicate documents; return ``self``."""
         self._check_params()
         _require_columns(sections_df, ("doc_id", "section_id", "text"), "sections_df")
-        df = self._ordered(sections_df)
-        excluded = _excluded_mask(df, documents_df)
-        texts = own_text(df)
+        units = fitting_units(sections_df, documents_df)
+        reservoir = _fit.Reservoir(self.sample_size, self.random_state)
+        for row in units.itertuples(index=False):
+            reservoir.add((row.doc_id, row.section_id), tuple(row))
+        return self.fit_sample(
+            pd.DataFrame(reservoir.items(), columns=list(UNIT_COLUMNS)),
+            n_rows=len(sections_df),
+            n_excluded=len(sections_df) - len(units),
+        )
+
+    def fit_sample(self, units: pd.DataFrame, *, n_rows: int | None = None,
+                   n_excluded: int = 0) -> Any:
+        """Fit on sampled :func:`fitting_units` rows (all of them); return ``self``."""
+        self._check_params()
+        _require_columns(units, ("doc_id", "section_id", "text"), "units")
+        units = units.sort_values(["doc_id", "section_id"], kind="stable").reset_index(drop=True)
+        texts = units["text"].fillna("").astype(str).tolist()
+        formula = (
+            units["formula"].fillna("").astype(str).tolist()
+            if "formula" in units.columns
+            else [""] * len(texts)
+        )
         if self.simplify:
-            texts = pd.Series(_simplified(texts), index=texts.index, dtype=object)
-        use = ~excluded & (texts.str.len() >= self.min_chars).to_numpy()
-        fit_texts = texts[use].tolist()
-        if not fit_texts:
+            texts, formula = _simplified(texts), _simplified(formula)
+        use = [i for i, t in enumerate(texts) if len(t) >= self.min_chars]
+        if not use:
             raise InputError(
-                f"no sections to fit themes on: {len(df)} row(s), {int(excluded.sum())} of "
-                f"duplicate documents, none of the rest has {self.min_chars}+ characters"
+                f"no sections to fit themes on: {n_rows if n_rows is not None else len(units)}"
+                f" row(s), {n_excluded} of duplicate documents, none of the rest has "
+                f"{self.min_chars}+ characters"
             )
-        pieces, owner = [], []
-        for doc, text in zip(df["doc_id"].to_numpy()[use], fit_texts, strict=True):
-            chunks = _chunks([text], self.max_chars)
-            pieces.extend(chunks)
-            owner.extend([doc] * len(chunks))
-        vec, X = self._vectorize(pieces)
-        nonempty = np.asarray(X.getnnz(axis=1) > 0)
-        X = X[nonempty]
+        pieces: list[list[str]] = []
+        owner: list[int] = []
+        for j, i in enumerate(use):
+            for chunk in _chunks([texts[i]], self.max_chars):
+                pieces.append(tokenize(chunk))
+                owner.append(j)
+        self.excluded_terms_ = sorted(self._excluded_terms(pieces, [texts[i] for i in use],
+                                                           formula))
+        if self.excluded_terms_:
+            drop = set(self.excluded_terms_)
+            pieces = [[t for t in p if t not in drop] for p in pieces]
+        counter, tfidf, C = self._vectorize(pieces)
+        own = np.asarray(owner)
+        nonempty = np.asarray(C.getnnz(axis=1) > 0)
+        X = tfidf.transform(C[nonempty])
         if self.balance:
             # Each row's squared error counts n**-balance for a document cut into n pieces,
             # so one long report does not outweigh many short summaries.
-            codes, counts = np.unique(
-                np.asarray(owner, dtype=object)[nonempty].astype(str),
-                return_inverse=True,
-                return_counts=True,
-            )[1:]
-            scale = counts[codes].astype(float) ** (-float(self.balance) / 2)
-            X = sparse.diags(scale) @ X
+            docs = units["doc_id"].to_numpy()[np.asarray(use)][own[nonempty]].astype(str)
+            codes, counts = np.unique(docs, return_inverse=True, return_counts=True)[1:]
+            X = sparse.diags(counts[codes].astype(float) ** (-float(self.balance) / 2)) @ X
+        X = sparse.csr_matrix(X)
         binary = (X > 0).astype(np.int32).tocsc()
-        self.coherence_: dict[int, float] = {}
-        self.diversity_: dict[int, float] = {}
-        self.quality_: dict[int, float] = {}
-        if self.n_themes is None:
-            k = self._choose_k(X, binary)
-        else:
-            k = int(min(self.n_themes, X.shape[0], X.shape[1]))
-        est, H, _ = self._factorize(X, k)
-        # Sizes and the themes kept come from the sections themselves (not their chunks),
-        # exactly as assign() will see them, so that no kept theme is empty.
-        X_sec = vec.transform(fit_texts)
+        k, tops = self._select(X, binary)
+        est, H = _fit.factorize(X, k, method=self.method, random_state=self.random_state)
+        # Sections' counts are the sums of their pieces' counts: no second tokenization.
+        agg = sparse.csr_matrix(
+            (np.ones(len(owner)), (own, np.arange(len(owner)))), shape=(len(use), len(owner))
+        )
+        C_sec = sparse.csr_matrix(agg @ C)
+        X_sec = tfidf.transform(C_sec)
         W = self._weights(est, H, X_sec)
-        has = np.asarray(X_sec.getnnz(axis=1) > 0)
-        dominant = np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)[has]
+        has = np.asarray(C_sec.getnnz(axis=1) > 0)
+        dominant = np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)
+        dominant[~has] = -1
         sizes = np.bincount(dominant[dominant >= 0], minlength=k)
         live = [i for i in range(k) if sizes[i] > 0 and H[i].max() > 0]
         if not live:  # every weight zero: one graceful theme from the mean profile
             H = np.asarray(X.mean(axis=0))
-            live, sizes = [0], np.array([int(has.sum())])
-            est = None
-        terms = vec.get_feature_names_out()
+            live, sizes, est = [0], np.array([int(has.sum())]), None
+            dominant = np.where(has, 0, -1)
+        terms = counter.get_feature_names_out()
         rel = self._relevance(H[live])
-        tops = [
+        tops_rel = [
             [t for t in row if np.isfinite(r[t])]
-            for row, r in zip(self._top(rel, self.n_top_terms), rel, strict=True)
+            for row, r in zip(_fit.top_indices(rel, self.n_top_terms), rel, strict=True)
         ]
         order = sorted(
-            range(len(live)), key=lambda i: (-sizes[live[i]], [terms[t] for t in tops[i]])
+            range(len(live)), key=lambda i: (-sizes[live[i]], [terms[t] for t in tops_rel[i]])
         )
-        self.vectorizer_ = vec
+        stab = self._theme_stability(H[live], tops.get(k, []))
+        self.vectorizer_ = counter
+        self._tfidf = tfidf
         self._estimator = est
         self._components = H
         self._columns = [live[i] for i in order]
         self.n_themes_ = len(self._columns)
-        self.top_terms_ = [[str(terms[t]) for t in tops[i]] for i in order]
+        self.top_terms_ = [[str(terms[t]) for t in tops_rel[i]] for i in order]
         self.sizes_ = [int(sizes[live[i]]) for i in order]
+        self.stability_ = [round(float(stab[i]), 4) for i in order]
+        self.agreement_ = round(float(np.mean(self.stability_)), 4) if self.stability_ else 0.0
         self.labels_ = self._labels(self.top_terms_)
         self.n_fitted_ = int(has.sum())
+        self.n_sampled_ = len(units)
+        unstable = [
+            f"{lab} ({s:.2f})"
+            for lab, s in zip(self.labels_, self.stability_, strict=True)
+            if s < UNSTABLE_BELOW
+        ]
+        if unstable and tops.get(k):
+            log.warning(
+                "themes: %d of %d themes are unstable across resamples (matched top-term "
+                "overlap < %.1f): %s", len(unstable), self.n_themes_, UNSTABLE_BELOW,
+                "; ".join(unstable),
+            )
         return self
 
+    def _excluded_terms(
+        self, pieces: list[list[str]], texts: list[str], formula: list[str]
+    ) -> set[str]:
+        """Listed stop terms, terms mostly seen in formula lines, names next to titles."""
+        counts: Counter[str] = Counter()
+        for p in pieces:
+            counts.update(p)
+        out = {t for t in counts if t in stopterms()}
+        in_formula: Counter[str] = Counter()
+        for text in formula:
+            if text:
+                in_formula.update(tokenize(text))
+        out |= {
+            t for t, n in in_formula.items() if n >= 2 and n >= counts.get(t, 0)
+        }  # n formula occurrences vs n in the fitted text: half or more in formula lines
+        out |= name_terms([*texts, *formula], counts + in_formula)
+        return out
+
+    def _vectorize(self, pieces: list[list[str]]) -> tuple[Any, Any, Any]:
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+        n = len(pieces)
+        # Below 50 pieces document-frequency bounds throw away most of the vocabulary.
+        attempts = [(self.min_df, self.max_df)] if n >= 50 else []
+        attempts.append((1, 1.0))
+        last: Exception | None = None
+        for min_df, max_df in attempts:
+            vec = CountVectorizer(
+                analyzer=_identity,
+                min_df=min_df,
+                max_df=max_df,
+                max_features=self.max_features,
+                dtype=np.float64,
+            )
+            try:
+                C = vec.fit_transform(pieces)
+            except ValueError as exc:  # empty vocabulary
+                last = exc
+                continue
+            if C.shape[1] >= 2:
+                tfidf = TfidfTransformer(sublinear_tf=True).fit(C)
+                return vec, tfidf, sparse.csr_matrix(C)
+        raise InputError(
+            f"no content tokens to fit themes on: the {n} piece(s) used for fitting contain "
+            "fewer than two distinct content words after stopwords, numbers and "
+            "placeholders are dropped (is the text empty, or not Chinese?)"
+        ) from last
+
+    def _select(self, X: Any, binary: Any) -> tuple[int, dict[int, list[list[list[int]]]]]:
+        """The number of themes, and the resample fits' top terms by k."""
+        n, m = X.shape
+        self.coherence_: dict[int, float] = {}
+        self.diversity_: dict[int, float] = {}
+        self.quality_: dict[int, float] = {}
+        self.stability_k_: dict[int, float] = {}
+        if self.n_themes is not None:
+            ks = [int(min(self.n_themes, n, m))]
+        else:
+            ks = sorted({int(k) for k in self.candidates if 2 <= k <= min(n - 1, m)})
+        self.selection_ = pd.DataFrame(columns=list(SELECTION_COLUMNS))
+        if not ks:
+            return max(1, min(n, m, 2)), {}
+        if n < 6 or self.n_resamples < 2:
+            return ks[-1] if self.n_themes is not None else ks[0], {}
+        scores, tops = _fit.stability_curve(
+            X, binary, ks, method=self.method, random_state=self.random_state,
+            n_resamples=int(self.n_resamples), select_rows=int(self.select_rows),
+        )
+        if not scores:
+            return ks[0] if self.n_themes is None else ks[-1], {}
+        for k, s in scores.items():
+            self.stability_k_[k] = s["stability"]
+            self.coherence_[k] = s["coherence"]
+            self.diversity_[k] = s["diversity"]
+            self.quality_[k] = round(s["coherence"] * s["diversity"], 6)
+        score = self.stability_k_
+        if self.n_themes is not None:
+            chosen = ks[-1]
+        else:
+            best = max(score.values())
+            floor = best - abs(best) * float(self.tolerance)
+            chosen = max(k for k, v in score.items() if v >= floor)
+            scored = sorted(scores)
+            if len(scored) > 2 and chosen in (scored[0], scored[-1]):
+                log.warning(
+                    "themes: the best number of themes, %d, is at the edge of the "
+                    "candidates %d..%d: widen them (ThemeModel(candidates=...)) to check",
+                    chosen, scored[0], scored[-1],
+                )
+        self.selection_ = pd.DataFrame(
+            [
+                {"k": k, "stability": s["stability"], "coherence": s["coherence"],
+                 "diversity": s["diversity"], "quality": self.quality_[k],
+                 "chosen": k == chosen}
+                for k, s in sorted(scores.items())
+            ],
+            columns=list(SELECTION_COLUMNS),
+        )
+        return chosen, tops
+
+    @staticmethod
+    def _theme_stability(H: np.ndarray, resample_tops: list[list[list[int]]]) -> np.ndarray:
+        """Each theme's mean matched top-term overlap with the resample fits (NaN-free)."""
+        if not resample_tops:
+            return np.full(len(H), np.nan)
+        mine = _fit.top_indices(_fit.relevance(H), _fit.MATCH_TOP)
+        per = [_fit.matched_overlap(mine, other)[1] for other in resample_tops]
+        return np.mean(per, axis=0)
+
     def _weights(self, est: Any, H: np.ndarray, X: Any) -> np.ndarray:
-        if self.method == "kmeans":
+        if self.method == "kmeans" or est is None:
             return self._kmeans_weights(X, H)
+        import warnings
+
         from sklearn.exceptions import ConvergenceWarning
 
         with warnings.catch_warnings():
@@ -391,26 +440,31 @@ class ThemeModel:
             warnings.filterwarnings("ignore", "invalid value encountered in sqrt", RuntimeWarning)
             return np.asarray(est.transform(X))
 
+    @staticmethod
+    def _kmeans_weights(X: Any, centers: np.ndarray) -> np.ndarray:
+        norms = np.linalg.norm(centers, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return np.clip(np.asarray(X @ (centers / norms).T), 0, None)
+
+    def _relevance(self, H: np.ndarray) -> np.ndarray:
+        return _fit.relevance(H, float(self.relevance))
+
     def _labels(self, top_terms: list[list[str]]) -> list[str]:
+        """2–4 terms per theme: its most distinctive terms (``top_terms_``, ranked by
+        relevance, i.e. lift against the corpus), nouns first, verbs and evaluatives last."""
         labels: list[str] = []
+        low = demoted({t for terms in top_terms for t in terms})
         for terms in top_terms:
+            pool = sorted(terms, key=lambda t: t in low)  # stable: nouns keep their rank
             n = self.label_terms
-            label = "·".join(terms[:n]) or "(无内容)"
-            while label in labels and n < len(terms):
+            label = "·".join(pool[:n]) or "(无内容)"
+            while label in labels and n < min(4, len(pool)):
                 n += 1
-                label = "·".join(terms[:n])
+                label = "·".join(pool[:n])
             if label in labels:
                 label = f"{label}#{len(labels)}"
             labels.append(label)
         return labels
-
-    @staticmethod
-    def _ordered(df: pd.DataFrame) -> pd.DataFrame:
-        key = df[["doc_id", "section_id"]].astype(str)
-        order = np.lexsort(
-            (np.arange(len(df)), key["section_id"].to_numpy(), key["doc_id"].to_numpy())
-        )
-        return df.iloc[order].reset_index(drop=True)
 
     # -- using a fitted model --------------------------------------------------------------
 
@@ -424,12 +478,18 @@ class ThemeModel:
         self._check_fitted()
         _require_columns(sections_df, ("text",), "sections_df")
         texts = own_text(sections_df).tolist()
-        X = self.vectorizer_.transform(_simplified(texts) if self.simplify else texts)
+        return self.transform_texts(texts)
+
+    def transform_texts(self, texts: Iterable[str]) -> np.ndarray:
+        """Theme weights of own texts (see :meth:`transform`), each tokenized once."""
+        self._check_fitted()
+        texts = list(texts)
+        texts = _simplified(texts) if self.simplify else texts
+        X = self._tfidf.transform(self.vectorizer_.transform([tokenize(t) for t in texts]))
         if self._estimator is None:
             W = np.asarray(X.sum(axis=1)).reshape(-1, 1)
         else:
-            W = self._weights(self._estimator, self._components, X)
-        W = np.asarray(W)[:, self._columns] if self._estimator is not None else W
+            W = np.asarray(self._weights(self._estimator, self._components, X))[:, self._columns]
         total = W.sum(axis=1, keepdims=True)
         return np.divide(W, total, out=np.zeros_like(W, dtype=float), where=total > 0)
 
@@ -460,7 +520,7 @@ class ThemeModel:
         return out[list(SECTION_THEME_COLUMNS)].reset_index(drop=True)
 
     def themes_table(self) -> pd.DataFrame:
-        """``theme_id, label, top_terms, size`` (top terms joined with ``、``)."""
+        """``theme_id, label, top_terms, size, stability`` (top terms joined with ``、``)."""
         self._check_fitted()
         return pd.DataFrame(
             {
@@ -468,5 +528,11 @@ class ThemeModel:
                 "label": self.labels_,
                 "top_terms": ["、".join(t) for t in self.top_terms_],
                 "size": np.asarray(self.sizes_, dtype="int64"),
+                "stability": np.asarray(self.stability_, dtype="float64"),
             }
         )[list(THEME_COLUMNS)]
+
+
+def assign_batch(model: ThemeModel, sections_df: pd.DataFrame) -> pd.DataFrame:
+    """:meth:`ThemeModel.assign` of one batch of sections (a plain call for a task)."""
+    return model.assign(sections_df)
