@@ -325,7 +325,10 @@ def read_part_tables(out_dir: Path, source: str, tables: Iterable[str] = PART_TA
     for name in tables:
         offset, length = index[name]
         if length:
-            found[name] = pa.ipc.open_stream(raw[offset:offset + length]).read_all()
+            # a copy of the table's own bytes: a view would pin the whole decompressed part
+            # (the document text too) for as long as the table waits in a row-group buffer
+            own = pa.py_buffer(raw[offset:offset + length].to_pybytes())
+            found[name] = pa.ipc.open_stream(own).read_all()
         else:
             found[name] = ARROW_SCHEMAS[name].empty_table()
     return found
