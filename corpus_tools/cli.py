@@ -49,6 +49,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="address of a running Dask scheduler (default: start a LocalCluster)")
     r.add_argument("--text-column", default=None, help="text column of .jsonl/.csv inputs")
     r.add_argument("--encoding", default=None, help="force the input encoding")
+    r.add_argument("--salvage", dest="decode_errors", action="store_const", const="replace",
+                   default=None,
+                   help="read pages with bad bytes, each as U+FFFD (counted, with byte "
+                        "offsets, in the manifest) instead of failing them")
+    r.add_argument("--page-timeout", type=float, default=None, metavar="SECONDS",
+                   help="fail an input file whose stages take longer (default: 600; 0: none)")
     r.add_argument("--no-resume", dest="resume", action="store_false", default=None,
                    help="reprocess every page even if its cached rows are up to date")
     r.add_argument("--no-themes", dest="themes", action="store_false", default=None,
@@ -108,6 +114,7 @@ def _config(args: argparse.Namespace) -> RunConfig:
         "strict": args.strict,
         "theme_method": args.theme_method, "lexicon": args.lexicon,
         "random_state": args.random_state, "theme_scheme": args.theme_scheme,
+        "decode_errors": args.decode_errors, "page_timeout": args.page_timeout,
     }
     if args.config:
         return load_config(args.config, **overrides)

@@ -21,6 +21,7 @@ __all__ = ["DEFAULT", "RunConfig", "load_config"]
 
 ENGINES = ("local", "dask")
 THEME_METHODS = ("nmf", "kmeans")
+DECODE_ERRORS = ("strict", "replace")
 THEME_SCHEMES = ("auto", "government_report", "community_summary")
 
 
@@ -39,6 +40,13 @@ class RunConfig:
     encoding: str | None = None
     #: *(output)* pages larger than this many bytes are skipped with a reason.
     max_page_bytes: int = 200 * 1024 * 1024
+    #: *(output)* ``"strict"``: a page with a bad byte fails (nothing silently changed);
+    #: ``"replace"`` (``--salvage``): it is read with U+FFFD for each bad byte sequence,
+    #: their count and byte offsets recorded in the manifest entry's ``repairs``.
+    decode_errors: str = "strict"
+    #: seconds one input file may take in the per-page stages; a file over it is failed
+    #: with the reason and the run goes on. 0 means no limit.
+    page_timeout: float = 600.0
     #: MinHash Jaccard above which an article is flagged as a near-duplicate.
     dedup_threshold: float = 0.8
     #: also write ``utf-8-sig`` CSV copies of the tables (for Excel).
@@ -94,6 +102,11 @@ class RunConfig:
             raise ConfigError(f"theme_sample must be >= 1, got {self.theme_sample}")
         if self.n_themes is not None and self.n_themes < 1:
             raise ConfigError(f"n_themes must be >= 1 or None, got {self.n_themes}")
+        if self.decode_errors not in DECODE_ERRORS:
+            raise ConfigError(
+                f"decode_errors must be one of {DECODE_ERRORS}, got {self.decode_errors!r}")
+        if self.page_timeout < 0:
+            raise ConfigError(f"page_timeout must be >= 0 (0 = no limit), got {self.page_timeout}")
         if self.max_page_bytes <= 0:
             raise ConfigError(f"max_page_bytes must be > 0, got {self.max_page_bytes}")
 
@@ -110,6 +123,8 @@ class RunConfig:
             "encoding": self.encoding,
             "max_page_bytes": self.max_page_bytes,
         }
+        if self.decode_errors != "strict":  # strict runs keep the fingerprint they had
+            key["decode_errors"] = self.decode_errors
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> RunConfig:

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import stat
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
@@ -127,19 +128,30 @@ def _canonical(encoding: str) -> str:
     return _ENCODING_ALIASES.get(name, name)
 
 
+#: NUL bytes up to this share of a page are stray (a broken scraper, a bad copy): they are
+#: dropped and counted. More is binary (or UTF-16 without a byte-order mark).
+STRAY_NUL_SHARE = 0.01
+
+
 def _binary_reason(data: bytes) -> str | None:
-    """Why *data* (without a BOM) looks binary, or ``None``."""
+    """Why *data* (without a BOM) looks binary, or ``None``: a file signature, more NUL
+    bytes than :data:`STRAY_NUL_SHARE` of the file, or more than 5% other control bytes."""
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             return f"binary file: {kind}"
-    sample = data[:65536]
-    nul = sample.count(0)
-    if nul:
-        share = nul / len(sample)
-        # NUL bytes mostly at even or mostly at odd offsets: UTF-16 without a BOM.
-        utf16 = max(sample[0::2].count(0), sample[1::2].count(0)) >= 0.75 * nul
+    nul = data.count(0)
+    if nul > STRAY_NUL_SHARE * len(data):
+        share = 100 * nul / len(data)
+        sample = data[:1 << 20]
+        # Text in UTF-16 without a BOM: the NUL bytes (high bytes of ASCII characters)
+        # mostly at even or mostly at odd offsets; in other binary data they fall anywhere.
+        in_sample = max(1, sample.count(0))
+        utf16 = in_sample >= 8 and max(sample[0::2].count(0), sample[1::2].count(0)) \
+            >= 0.75 * in_sample
         hint = " (UTF-16 without a byte-order mark is not supported)" if utf16 else ""
-        return f"binary file: {max(1, round(100 * share))}% NUL bytes{hint}"
+        figure = f"{share:.1f}" if share < 10 else f"{share:.0f}"
+        return f"binary file: {figure}% NUL bytes{hint}"
+    sample = data[:65536].replace(b"\0", b"")
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if controls > 0.05 * len(sample):
         return f"binary file: {round(100 * controls / len(sample))}% control bytes"
@@ -188,13 +200,84 @@ def _strict(data: bytes, encoding: str) -> tuple[str | None, int]:
         return None, exc.start
 
 
-def decode_bytes(data: bytes, *, encoding: str | None = None) -> tuple[str, str]:
+class _Replaced(threading.local):
+    """Bad byte sequences met by the ``corpus_tools_replace`` error handler."""
+
+    count = 0
+    offsets: list[int]
+
+    def __init__(self) -> None:
+        self.offsets = []
+
+
+_REPLACED = _Replaced()
+#: Offsets of bad bytes recorded in the manifest (the count is always complete).
+MAX_RECORDED_OFFSETS = 50
+#: A page with more bad bytes than this share is not salvaged (it is not text in any of
+#: the encodings tried).
+MAX_SALVAGED_SHARE = 0.01
+
+
+def _count_and_replace(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):  # pragma: no cover - decoding only
+        raise exc
+    _REPLACED.count += 1
+    if len(_REPLACED.offsets) < MAX_RECORDED_OFFSETS:
+        _REPLACED.offsets.append(exc.start)
+    return "\ufffd", exc.end
+
+
+codecs.register_error("corpus_tools_replace", _count_and_replace)
+
+
+def _replacing(data: bytes, encoding: str) -> tuple[str, int, list[int]]:
+    """*data* decoded with U+FFFD for each bad sequence; the count and first offsets."""
+    _REPLACED.count, _REPLACED.offsets = 0, []
+    text = data.decode(encoding, "corpus_tools_replace")
+    return text, _REPLACED.count, _REPLACED.offsets
+
+
+def _salvage(data: bytes, names: tuple[str, ...], failure: str,
+             report: dict[str, Any] | None) -> tuple[str, str]:
+    """The best reading of *data* with bad bytes replaced, recorded in *report*."""
+    readings = []
+    for name in names:
+        text, count, offsets = _replacing(data, name)
+        readings.append((text, name, count, offsets))
+    # The reading most like Chinese; among equals, the one with fewer bad bytes.
+    text, name, count, offsets = max(readings, key=lambda r: (_chinese_score(r[0]), -r[2]))
+    if count > max(8, MAX_SALVAGED_SHARE * len(data)):
+        raise InputError(f"{failure}; not salvaged: {count} bad byte sequences as "
+                         f"{name.upper()}, more than {MAX_SALVAGED_SHARE:.0%} of the file")
+    if report is not None:
+        report.update(salvaged=name, replaced=count, replaced_offsets=offsets)
+    return text, name
+
+
+def _drop_nul(text: str, report: dict[str, Any] | None) -> str:
+    if "\0" not in text:
+        return text
+    if report is not None:
+        report["nul_dropped"] = report.get("nul_dropped", 0) + text.count("\0")
+    return text.replace("\0", "")
+
+
+def decode_bytes(data: bytes, *, encoding: str | None = None, errors: str = "strict",
+                 report: dict[str, Any] | None = None) -> tuple[str, str]:
     """Decode a page's bytes strictly; return ``(text, encoding_name)``.
 
     With *encoding* given, only that encoding is tried. Otherwise: a BOM, UTF-8, then
     GB18030 and Big5 (cp950, Big5-HKSCS), keeping the reading that looks most like
     Chinese when several decode. Raises :class:`~corpus_tools.errors.InputError` for
-    binary data and data no supported encoding decodes; nothing is ever dropped.
+    binary data and data no supported encoding decodes; nothing is silently changed.
+
+    Stray NUL bytes (at most :data:`STRAY_NUL_SHARE` of the page) are dropped and counted
+    in ``report["nul_dropped"]``. With ``errors="replace"`` (``--salvage``), data that no
+    encoding decodes strictly is read in the encoding that fits it best with U+FFFD for
+    each bad byte sequence; *report* gets ``salvaged`` (the encoding), ``replaced`` (how
+    many) and ``replaced_offsets`` (the byte offsets of the first
+    :data:`MAX_RECORDED_OFFSETS`). A page with more than :data:`MAX_SALVAGED_SHARE` bad
+    bytes still fails.
 
     >>> decode_bytes("社区工作总结".encode("gb18030"))
     ('社区工作总结', 'gb18030')
@@ -202,25 +285,43 @@ def decode_bytes(data: bytes, *, encoding: str | None = None) -> tuple[str, str]
     ('社區工作總結', 'big5')
     >>> decode_bytes("\\ufeff社区".encode("utf-16"))[1]
     'utf-16'
+    >>> report = {}
+    >>> decode_bytes("社区".encode() + b"\\xff" + "工作".encode(), errors="replace",
+    ...              report=report)
+    ('社区\\ufffd工作', 'utf-8')
+    >>> report
+    {'salvaged': 'utf-8', 'replaced': 1, 'replaced_offsets': [6]}
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InputError(f"data must be bytes, got {type(data).__name__}")
-    data = bytes(data)
+    if errors not in ("strict", "replace"):
+        raise InputError(f"errors must be 'strict' or 'replace', got {errors!r}")
+    text, name = _decode(bytes(data), encoding, errors, report)
+    return _drop_nul(text.removeprefix("\ufeff"), report), name
+
+
+def _decode(data: bytes, encoding: str | None, errors: str,
+            report: dict[str, Any] | None) -> tuple[str, str]:
+    salvage = errors == "replace"
     if encoding is not None:
         name = _canonical(encoding)
         text, bad = _strict(data, name)
         if text is None:
-            raise InputError(f"not decodable as {encoding} (first bad byte at offset {bad})")
-        return text.removeprefix("\ufeff"), name
+            failure = f"not decodable as {encoding} (first bad byte at offset {bad})"
+            if salvage:
+                return _salvage(data, (name,), failure, report)
+            raise InputError(failure)
+        return text, name
     for bom, name in _BOMS:
         if data.startswith(bom):
             text, bad = _strict(data, name)
             if text is None:
-                raise InputError(
-                    f"has a {name.upper()} byte-order mark but is not valid {name.upper()} "
-                    f"(first bad byte at offset {bad})"
-                )
-            return text.removeprefix("\ufeff"), name
+                failure = (f"has a {name.upper()} byte-order mark but is not valid "
+                           f"{name.upper()} (first bad byte at offset {bad})")
+                if salvage:
+                    return _salvage(data, (name,), failure, report)
+                raise InputError(failure)
+            return text, name
     reason = _binary_reason(data)
     if reason:
         raise InputError(reason)
@@ -239,13 +340,14 @@ def decode_bytes(data: bytes, *, encoding: str | None = None) -> tuple[str, str]
             break
         bad_big5 = max(bad_big5, bad)
     if not candidates:
-        raise InputError(
-            "not decodable as UTF-8, UTF-16, GB18030 or Big5 (first bad byte at offset "
-            f"{bad_utf8} as UTF-8, {bad_gb} as GB18030, {bad_big5} as Big5)"
-        )
+        failure = ("not decodable as UTF-8, UTF-16, GB18030 or Big5 (first bad byte at offset "
+                   f"{bad_utf8} as UTF-8, {bad_gb} as GB18030, {bad_big5} as Big5)")
+        if salvage:
+            return _salvage(data, ("utf-8", "gb18030", "big5hkscs"), failure, report)
+        raise InputError(failure)
     # Ties go to GB18030, listed first: max() keeps the first of equal scores.
     text, name = max(candidates, key=lambda c: _chinese_score(c[0]))
-    return text.removeprefix("\ufeff"), name
+    return text, name
 
 
 # ---------------------------------------------------------------------------- HTML
@@ -274,6 +376,10 @@ class _TextExtractor(HTMLParser):
         self.pre = 0
         self.title: list[str] = []
         self.in_title = False
+        # Text inside the outermost hiding element (script, style …), kept until it closes:
+        # if it never does, the rest of the page was hidden and is recorded as removed.
+        self.hidden: list[str] = []
+        self.hidden_open: tuple[str, int] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _VOID_TAGS:
@@ -284,7 +390,10 @@ class _TextExtractor(HTMLParser):
             self.in_title = True
         if tag == "body":
             self.skip = 0  # a <head> left open ends where the body starts
+            self.hidden, self.hidden_open = [], None
         if tag in _SKIP_TAGS:
+            if not self.skip:
+                self.hidden_open = (tag, self.getpos()[0])
             self.skip += 1
         elif not self.skip:
             self._boundary(tag)
@@ -309,6 +418,8 @@ class _TextExtractor(HTMLParser):
             self.in_title = False
         if tag in _SKIP_TAGS:
             self.skip = max(0, self.skip - 1)
+            if not self.skip:
+                self.hidden, self.hidden_open = [], None
         elif not self.skip:
             self._boundary(tag)
             if tag == "pre":
@@ -318,6 +429,7 @@ class _TextExtractor(HTMLParser):
         if self.in_title:
             self.title.append(data)
         if self.skip:
+            self.hidden.append(data)
             return
         self.parts.append(data if self.pre else _WS_RUN_RE.sub(" ", data))
 
@@ -330,9 +442,22 @@ def html_to_text(html: str) -> tuple[str, str]:
     ...              "</body></html>")
     ('第一段\\n第二段', '标题')
     """
+    return _extract_html(html)[:2]
+
+
+def _extract_html(html: str) -> tuple[str, str, dict[str, Any] | None]:
+    """:func:`html_to_text`, and what an element left open to the end (an unclosed
+    ``<script>``) hid: ``{"tag", "line", "text"}`` or ``None``."""
     parser = _TextExtractor()
     try:
         parser.feed(html)
+        unclosed = None
+        if parser.skip and parser.hidden_open is not None:
+            # Inside <script> or <style> the parser holds the rest back as raw data.
+            rest = "".join(parser.hidden) + parser.rawdata
+            tag, line = parser.hidden_open
+            if rest.strip():
+                unclosed = {"tag": tag, "line": line, "text": rest}
         parser.close()
     except Exception as exc:  # html.parser is lenient; anything left is a broken page
         raise InputError(f"unreadable HTML: {exc}") from exc
@@ -341,7 +466,7 @@ def html_to_text(html: str) -> tuple[str, str]:
     lines = (_SPACES_RE.sub(" ", line) for line in lines)
     text = "\n".join(line for line in lines if line)
     title = " ".join("".join(parser.title).split())
-    return text, title
+    return text, title, unclosed
 
 
 def _squash(text: str) -> str:
@@ -415,18 +540,19 @@ _META_CHARSET_RE = re.compile(
 )
 
 
-def _decode_html(data: bytes, encoding: str | None) -> tuple[str, str]:
+def _decode_html(data: bytes, encoding: str | None, errors: str = "strict",
+                 report: dict[str, Any] | None = None) -> tuple[str, str]:
     """Decode HTML: an explicit encoding, else a BOM, else ``<meta charset>`` if it
-    decodes strictly, else detection."""
+    decodes strictly, else detection (with *errors* and *report* of :func:`decode_bytes`)."""
     if encoding is None and not any(data.startswith(bom) for bom, _ in _BOMS):
         match = _META_CHARSET_RE.search(data[:4096])
         if match:
             try:
                 declared = _canonical(match.group(1).decode("ascii"))
-                return decode_bytes(data, encoding=declared)
+                return decode_bytes(data, encoding=declared, report=report)
             except InputError:
                 pass  # a wrong or unknown declaration: detect instead
-    return decode_bytes(data, encoding=encoding)
+    return decode_bytes(data, encoding=encoding, errors=errors, report=report)
 
 
 # ---------------------------------------------------------------------------- records
@@ -504,10 +630,15 @@ def _read_json(
 def _read_csv(
     text: str, source: str, encoding: str, text_column: str, delimiter: str
 ) -> tuple[list[Page], list[Issue]]:
+    """Pages from CSV/TSV rows. A quote that never closes would make the last record
+    swallow every line after it (two or more records merged silently): that record is
+    read up to the end of its own line, an issue says so, and the lines after it are read
+    as records again."""
     old_limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)  # a page's text may exceed the default 128 KiB
     try:
-        reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
+        lines = list(_io.StringIO(text, newline=""))
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader)
         except StopIteration:
@@ -523,8 +654,10 @@ def _read_csv(
         pages: list[Page] = []
         issues: list[Issue] = []
         index = -1
+        base = 0  # lines before the current reader's first
         while True:
             index += 1
+            begin = base + reader.line_num
             try:
                 row = next(reader)
             except StopIteration:
@@ -532,6 +665,15 @@ def _read_csv(
             except csv.Error as exc:
                 issues.append((index, f"unreadable CSV row: {exc}"))
                 break  # the reader cannot resynchronise after a broken row
+            end = base + reader.line_num
+            if end == len(lines) and end - begin > 1 and _unterminated(lines[begin:]):
+                issues.append((index, f"unterminated quote: the record would take the "
+                                      f"{end - begin - 1} line(s) after it; it is read up "
+                                      "to the end of its line, those lines as records"))
+                row = next(csv.reader(lines[begin:begin + 1], delimiter=delimiter))
+                row[-1] = row[-1].rstrip("\r\n")
+                base = begin + 1
+                reader = csv.reader(lines[base:], delimiter=delimiter)
             if not any(field.strip() for field in row):
                 continue
             if len(row) != len(header):
@@ -547,6 +689,12 @@ def _read_csv(
         return pages, issues
     finally:
         csv.field_size_limit(old_limit)
+
+
+def _unterminated(lines: list[str]) -> bool:
+    """Whether a record spanning *lines* to the end of the file opened a quote that never
+    closes: an odd number of quote characters (a quote inside a quoted field is doubled)."""
+    return sum(line.count('"') for line in lines) % 2 == 1
 
 
 # ---------------------------------------------------------------------------- .docx
@@ -631,7 +779,9 @@ def read_page(
     text_column: str = "text",
     encoding: str | None = None,
     source: str | None = None,
+    errors: str = "strict",
     report: dict[str, Any] | None = None,
+    data: bytes | None = None,
 ) -> tuple[list[Page], list[Issue]]:
     """Read one file into pages; return ``(pages, issues)``.
 
@@ -648,8 +798,17 @@ def read_page(
     empty (0 bytes or whitespace only), binary, not decodable, or a CSV without the text
     column.
 
+    *errors* is ``"strict"`` (the default: a file with one bad byte fails, nothing is
+    silently changed) or ``"replace"`` (salvage: see :func:`decode_bytes`). *data*, when
+    given, is the file's content already read (it is not read again).
+
     What was repaired on the way goes into *report* (a dict, when given), so that it can
-    be recorded: ``surrogates`` (lone surrogates of JSON replaced with U+FFFD).
+    be recorded: ``nul_dropped`` (stray NUL bytes), ``salvaged``, ``replaced`` and
+    ``replaced_offsets`` (bad bytes read as U+FFFD under ``errors="replace"``),
+    ``surrogates`` (lone surrogates of JSON replaced with U+FFFD), ``unclosed`` (an HTML
+    element that hides text, such as ``<script>``, left open until the end: what it hid,
+    as ``{"tag", "line", "text"}``), ``csv_unterminated`` (records whose quote never
+    closed).
     """
     path = Path(path)
     if source is None:
@@ -657,10 +816,11 @@ def read_page(
             source = (path.relative_to(root) if root is not None else path).as_posix()
         except ValueError:  # not under root
             source = path.as_posix()
-    try:
-        data = read_regular_file(path)
-    except OSError as exc:
-        raise InputError(f"unreadable: {exc.strerror or exc}") from exc
+    if data is None:
+        try:
+            data = read_regular_file(path)
+        except OSError as exc:
+            raise InputError(f"unreadable: {exc.strerror or exc}") from exc
     if not data:
         raise EmptyInputError("empty file (0 bytes)")
     suffix = path.suffix.lower()
@@ -670,15 +830,18 @@ def read_page(
             raise EmptyInputError("empty file (no text in the document)")
         return [Page(source=source, text=text, encoding="docx")], []
     if suffix in _HTML_SUFFIXES:
-        raw, name = _decode_html(data, encoding)
-        text, title = html_to_text(raw)
+        raw, name = _decode_html(data, encoding, errors, report)
+        text, title, unclosed = _extract_html(raw)
+        if unclosed and report is not None:
+            report["unclosed"] = unclosed
         if not text.strip():
             raise EmptyInputError("empty file (no visible text)")
         dropped, meta = html_main_content(raw, text)
         if title and "title" not in meta:
             meta["title"] = title
         return [Page(source=source, text=text, encoding=name, meta=meta, dropped=dropped)], []
-    text, name = decode_bytes(data, encoding=encoding)
+    text, name = decode_bytes(data, encoding=encoding, errors=errors, report=report)
+    del data
     if not text.strip():
         raise EmptyInputError("empty file (whitespace only)")
     if suffix in (".jsonl", ".ndjson", ".json"):

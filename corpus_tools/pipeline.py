@@ -33,9 +33,12 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -523,11 +526,7 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     # lines recurring across the site's pages, [record, line_no] pairs (second pass only)
     recurring: list[list[Any]] | None = more[0] if more else None
     out_dir = Path(out)
-    entry: dict[str, Any] = {
-        "source": item.source, "path": escape_name(item.path), "status": "ok", "reason": None,
-        "sha256": None, "bytes": None, "encoding": None, "pages": 0, "cached": False,
-        "rows": {}, "errors": 0,
-    }
+    entry = _blank_entry(item)
     if item.problem:
         status, _, reason = item.problem.partition(": ")
         if status == "unreadable":
@@ -565,7 +564,7 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     try:
         pages, issues = read_page(item.path, root=None, text_column=config.text_column,
                                   encoding=config.encoding, source=item.source,
-                                  report=repairs)
+                                  errors=config.decode_errors, report=repairs, data=data)
     except EmptyInputError as exc:
         entry.update(status="skipped", reason=str(exc))
         _write(out_dir, item, {}, entry, sha, fingerprint)
@@ -578,11 +577,31 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     for record, reason in issues:
         tables["errors"].append({"source": item.source, "record": record, "stage": "read",
                                  "error": "InputError", "message": reason})
+    unclosed = repairs.pop("unclosed", None)
+    if unclosed:  # the text an unclosed <script> hid: nothing real is lost unrecorded
+        tables["removed"].append({"source": item.source, "record": None, "article_no": None,
+                                  "line_no": None, "text": unclosed["text"],
+                                  "rule": f"html_unclosed_{unclosed['tag']}"})
+        repairs["unclosed"] = {"tag": unclosed["tag"], "line": unclosed["line"],
+                               "chars": len(unclosed["text"])}
     removed_chars = total_chars = 0
     warnings: list[str] = []
-    for page in pages:
-        page_rows = process_page(page, config, [no for r, no in recurring or ()
-                                                if r == page.record])
+    if config.page_timeout > 0 and pages:
+        _warm_up(config)
+    try:
+        with _time_limit(config.page_timeout):
+            results = [(page, process_page(page, config, [no for r, no in recurring or ()
+                                                          if r == page.record]))
+                       for page in pages]
+    except PageTimeout:
+        # Not cached in a part: a later run (perhaps with a longer limit) tries again.
+        entry.update(pages=len(pages), encoding=pages[0].encoding if pages else None)
+        return _failed(entry, _timeout_reason(config.page_timeout), config)
+    for page, page_rows in results:
+        if not page_rows["documents"] and not page_rows["errors"] and page.record is not None:
+            tables["errors"].append({"source": item.source, "record": page.record,
+                                     "stage": "normalize", "error": "EmptyInputError",
+                                     "message": _NO_TEXT})
         for name, rows in page_rows.items():
             tables[name].extend(rows)
         gone, total = _removed_chars(page, page_rows["removed"])
@@ -604,6 +623,10 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
     if not pages:
         entry.update(status="failed", reason="no readable page: " +
                      "; ".join(f"record {r}: {m}" for r, m in issues[:3]))
+    elif not tables["documents"] and all(r["message"] == _NO_TEXT for r in tables["errors"]):
+        # Only NBSP, zero-width or other characters that normalization removes.
+        tables["errors"] = []
+        entry.update(status="skipped", reason=_NO_TEXT, errors=0)
     elif tables["errors"]:
         stages = sorted({row["stage"] for row in tables["errors"]})
         entry["reason"] = f"{len(tables['errors'])} error row(s) in stage(s) {', '.join(stages)}"
@@ -611,6 +634,74 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         entry["recurring_lines"] = len(recurring)
     _write(out_dir, item, tables, entry, sha, fingerprint, recurring)
     return entry
+
+
+def _blank_entry(item: InputFile) -> dict[str, Any]:
+    return {
+        "source": item.source, "path": escape_name(item.path), "status": "ok", "reason": None,
+        "sha256": None, "bytes": None, "encoding": None, "pages": 0, "cached": False,
+        "rows": {}, "errors": 0,
+    }
+
+
+_NO_TEXT = "no text after normalization"
+
+
+class PageTimeout(BaseException):
+    """An input file's per-page stages went over ``page_timeout``.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), so that a stage's ``except
+    Exception`` does not turn it into an error row and carry on with the same page."""
+
+
+_WARM: list[bool] = []
+
+
+def _warm_up(config: RunConfig) -> None:
+    """Load every stage's rules once per process, so that the time limit counts a page's
+    own work and not the loading of dictionaries that the first page would pay for."""
+    if not _WARM:
+        _WARM.append(True)
+        process_page(Page(source="warm-up", text="一、基本情况\n社区共有居民1200户。",
+                          encoding="utf-8"), config)
+
+
+def _timeout_reason(seconds: float) -> str:
+    return (f"timed out after {seconds:g} s in the per-page stages (page_timeout; "
+            "--page-timeout to change it)")
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`PageTimeout` in this block after *seconds* (0: no limit).
+
+    A timer signal, so it interrupts a long regular-expression scan too; it needs the main
+    thread of a process (worker processes run their files there; Dask tasks are sent to a
+    child process for it, see :func:`_supervised`). Elsewhere the block runs unlimited.
+    """
+    if seconds <= 0 or not hasattr(signal, "setitimer") \
+            or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    fired: list[bool] = []
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        # An exception raised where Python ignores it (a weakref or GC callback) would be
+        # lost: the timer is re-armed until one lands, and the block checks at its end.
+        fired.append(True)
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        raise PageTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    if fired:
+        raise PageTimeout
 
 
 #: A page that loses more than this share of its characters to ``removed`` gets a warning.
@@ -655,16 +746,79 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Initializer of worker processes: exit when the run's process dies (kill -9 too).
+
+    The kernel kills the worker when its own parent dies (``PR_SET_PDEATHSIG``; with
+    forkserver that is the server, which exits with the run), and a thread checks the
+    run's process every second in case the worker's parent lives on.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(70)
+            except PermissionError:  # pragma: no cover - the pid was reused by another user
+                os._exit(70)
+
+    threading.Thread(target=watch, name="corpus-tools-parent-watch", daemon=True).start()
+
+
+def _pool(workers: int) -> Any:
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
 def _map_local(tasks: list[Any], workers: int) -> Iterator[dict[str, Any]]:
     if workers <= 1 or len(tasks) <= 1:
         yield from map(process_file, tasks)
         return
-    from concurrent.futures import ProcessPoolExecutor
-
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers,
-                             mp_context=multiprocessing.get_context(method)) as pool:
+    with _pool(workers) as pool:
         yield from pool.map(process_file, tasks, chunksize=1)
+
+
+#: A Dask worker's own child process, which runs its files under the page time limit
+#: (Dask runs tasks in threads, and only a process's main thread can be interrupted).
+_CHILD: list[Any] = []
+#: How long past the time limit a child that does not answer is waited for, then killed.
+_CHILD_GRACE = 30.0
+
+
+def _supervised(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
+    """:func:`process_file` for a Dask task, under ``page_timeout`` (see :data:`_CHILD`)."""
+    item, _, config = task
+    if config.page_timeout <= 0 or threading.current_thread() is threading.main_thread():
+        return process_file(task)
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    if not _CHILD:
+        # Dask's worker processes are daemonic, which multiprocessing takes to mean "no
+        # children" (so that none is orphaned); this child exits with its parent anyway.
+        multiprocessing.current_process()._config["daemon"] = False  # type: ignore[attr-defined]
+        _CHILD.append(_pool(1))
+    future = _CHILD[0].submit(process_file, task)
+    try:
+        return future.result(timeout=config.page_timeout + _CHILD_GRACE)
+    except FutureTimeout:
+        pool = _CHILD.pop()
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        entry = _blank_entry(item)
+        return _failed(entry, _timeout_reason(config.page_timeout), config)
 
 
 def _map_dask(tasks: list[Any], workers: int, scheduler: str | None,
@@ -684,7 +838,7 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None,
                                processes=True, dashboard_address=":0")
         client = Client(cluster)
     try:
-        futures = client.map(process_file, tasks, pure=False)
+        futures = client.map(_supervised, tasks, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for fut in as_completed(futures):
             yield {**fut.result(), "_index": index[fut.key]}

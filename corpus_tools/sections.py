@@ -151,9 +151,11 @@ def _grammar() -> _Grammar:
     enum_suffix = _alt(by_kind["enum_suffix"])
     sp = f"[{_SPACE}]"
     # Every piece is bounded or a single character class: no nested quantifiers, so the
-    # scan stays linear on 50 MB single-line pages and 100,000-digit runs.
+    # scan stays linear on 50 MB single-line pages and 100,000-digit runs. The runs of
+    # spaces are possessive (*+, ++): no marker starts with a space, so giving spaces back
+    # never helps, and splitting a long run between two of them would be quadratic.
     pattern = (
-        rf"^(?:{sp}|<U\+00A0>)*(?:#{{1,6}}{sp}*|[-*+•·]{sp}+|\*\*)?{sp}*"
+        rf"^(?:{sp}|<U\+00A0>)*+(?:#{{1,6}}{sp}*+|[-*+•·]{sp}++|\*\*)?{sp}*+"
         r"(?:"
         rf"(?P<part>第(?P<part_n>{cn}{{1,5}})(?:{_alt(by_kind['part_suffix'])}))"
         rf"|(?P<edi>第(?P<edi_n>{cn}{{1,3}})(?:{_alt(by_kind['enum_di_delim'])}))"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _timing import assert_linear
 
 from corpus_tools import store
 from corpus_tools.cli import main
@@ -414,3 +415,257 @@ def test_read_page_reports_nothing_for_a_clean_page(tmp_path: Path) -> None:
     report: dict = {}
     pages, issues = read_page(p, report=report)
     assert len(pages) == 1 and not issues and report == {}
+
+
+# ----------------------------------------------------------------------- stalls
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: "#" * n + "a",
+    lambda n: "＃" * n,
+    lambda n: "_" * n + "a",
+    lambda n: "社区" + "＿" * n + "b",
+], ids=["hash_before_letter", "fullwidth_hash_run", "underscore_before_letter",
+        "fullwidth_underscore_in_chinese"])
+def test_normalize_is_linear_on_runs_of_placeholder_marks(make) -> None:
+    from corpus_tools.normalize import normalize_text
+
+    assert_linear(normalize_text, make, 20_000, 80_000, bound=8)
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: " " * n + "社区工作",
+    lambda n: "\u3000" * n + "一、社区工作",
+    lambda n: "# " + " " * n + "社区",
+    lambda n: "- " + "\u3000" * n + "社区",
+], ids=["spaces", "ideographic_spaces", "markdown_hash_then_spaces", "bullet_then_spaces"])
+def test_split_sections_is_linear_on_runs_of_spaces(make) -> None:
+    from corpus_tools.sections import split_sections
+
+    assert_linear(split_sections, make, 5_000, 20_000, bound=8)
+
+
+# ----------------------------------------------------------------------- decoding
+
+
+def test_stray_nul_bytes_are_dropped_and_counted(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    text = (page() * 270).encode("utf-8")
+    assert len(text) > 36_000
+    cut = text.index(b"\n", 18_000) + 1  # between two characters
+    (raw / "one_nul.txt").write_bytes(text[:cut] + b"\0" + text[cut:])
+    (raw / "binary.bin.txt").write_bytes((b"\0\0\0\x01" + b"abcdef") * 4000)
+    result = run([raw], tmp_path / "out", FAST)
+    e = {x["source"]: x for x in result.entries}
+    assert e["one_nul.txt"]["status"] == "ok"
+    assert e["one_nul.txt"]["repairs"] == {"nul_dropped": 1}
+    docs = read_table(tmp_path / "out", "documents")
+    assert "\0" not in docs["text"].str.cat()
+    # Binary by real evidence, and the figure is the file's.
+    assert e["binary.bin.txt"]["status"] == "failed"
+    assert "30% NUL" in e["binary.bin.txt"]["reason"]
+    assert "UTF-16" not in e["binary.bin.txt"]["reason"]
+
+
+def test_utf16_without_bom_is_still_named(tmp_path: Path) -> None:
+    from corpus_tools.io import decode_bytes
+
+    with pytest.raises(InputError, match="UTF-16 without a byte-order mark"):
+        decode_bytes(("Community report 2023, " * 50).encode("utf-16-le"))
+
+
+def bad_bytes_corpus(raw: Path) -> tuple[bytes, bytes]:
+    raw.mkdir()
+    good = (page() * 80).encode("utf-8")
+    a, b, c = (good.index(b"\n", n) + 1 for n in (3000, 6000, 9000))  # between characters
+    damaged = good[:a] + b"\xff" + good[a:b] + b"\xfe" + good[b:c] + b"\x80" + good[c:]
+    (raw / "three_bad.txt").write_bytes(damaged)
+    gb = (page() * 40).encode("gb18030")
+    truncated = gb + "社区".encode("gb18030")[:-1]
+    (raw / "truncated.txt").write_bytes(truncated)
+    return damaged, truncated
+
+
+def test_bad_bytes_fail_by_default_and_are_salvaged_on_request(tmp_path: Path) -> None:
+    damaged, truncated = bad_bytes_corpus(tmp_path / "raw")
+    strict = run([tmp_path / "raw"], tmp_path / "strict", FAST)
+    assert {e["status"] for e in strict.entries} == {"failed"}
+    out = tmp_path / "salvaged"
+    code = main(["run", str(tmp_path / "raw"), "--out", str(out), "--salvage", "-q",
+                 "--workers", "1", "--no-themes", "--no-charts"])
+    assert code == 0
+    e = entries(out)
+    three = e["three_bad.txt"]
+    assert three["status"] == "ok" and three["encoding"] == "utf-8"
+    assert three["repairs"]["replaced"] == 3
+    offsets = three["repairs"]["replaced_offsets"]
+    assert [damaged[o:o + 1] for o in offsets] == [b"\xff", b"\xfe", b"\x80"]
+    trunc = e["truncated.txt"]
+    assert trunc["status"] == "ok" and trunc["encoding"] == "gb18030"
+    assert trunc["repairs"]["replaced_offsets"] == [len(truncated) - 1]
+    kept = pd.concat([read_table(out, "documents")["text"], read_table(out, "removed")["text"]])
+    assert kept.str.count("\ufffd").sum() == 4  # each bad byte is one U+FFFD, kept or removed
+    # A file that is not text is not "salvaged" into a page of U+FFFD.
+    report: dict = {}
+    from corpus_tools.io import decode_bytes
+
+    with pytest.raises(InputError, match="not salvaged"):
+        decode_bytes(bytes(range(128, 256)) * 100, errors="replace", report=report)
+
+
+# ----------------------------------------------------------------------- records and HTML
+
+
+def test_unterminated_csv_quote_is_an_error_row_and_the_rest_is_read(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "rows.csv").write_text(
+        'id,text\n1,"社区开展活动12场\n2,全年服务群众300人次\n3,新建活动室2个\n', "utf-8")
+    out = tmp_path / "out"
+    run([raw], out, FAST)
+    e = entries(out)["rows.csv"]
+    assert e["status"] == "ok" and e["pages"] == 3 and e["errors"] == 1
+    errors = read_table(out, "errors")
+    assert errors["message"].str.contains("unterminated quote").any()
+    docs = read_table(out, "documents")
+    assert list(docs["record"]) == [0, 1, 2]
+    assert docs["text"].tolist()[1] == "全年服务群众300人次"
+
+
+def test_unclosed_script_is_recorded_as_removed(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "page.html").write_text(
+        "<html><body><p>一、基本情况</p><p>社区共有居民1200户。</p>"
+        "<script>var a = 1;\n<p>二、主要做法</p><p>开展活动46场。</p></body></html>", "utf-8")
+    out = tmp_path / "out"
+    run([raw], out, FAST)
+    e = entries(out)["page.html"]
+    assert e["status"] == "ok" and e["repairs"]["unclosed"]["tag"] == "script"
+    removed = read_table(out, "removed")
+    hidden = removed[removed["rule"] == "html_unclosed_script"]
+    assert len(hidden) == 1 and "开展活动46场" in hidden["text"].iloc[0]
+
+
+def test_page_of_invisible_characters_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "nbsp.txt").write_text("\u200b\xa0\u200b\ufeff\u200d\n\u2060\xa0" * 50, "utf-8")
+    (raw / "records.jsonl").write_text(
+        json.dumps({"text": "\u200b\u200c" * 10}) + "\n" + json.dumps({"text": page()}) + "\n",
+        "utf-8")
+    out = tmp_path / "out"
+    run([raw], out, FAST)
+    e = entries(out)
+    assert e["nbsp.txt"]["status"] == "skipped"
+    assert e["nbsp.txt"]["reason"] == "no text after normalization"
+    assert e["records.jsonl"]["status"] == "ok" and e["records.jsonl"]["errors"] == 1
+    errors = read_table(out, "errors")
+    assert (errors["message"] == "no text after normalization").sum() == 1
+
+
+# ----------------------------------------------------------------------- watchdog and kills
+
+
+# A timer signal's exception that lands in a GC callback is reported "unraisable" (and the
+# timer fires again until one lands): expected here, not a failure.
+_UNRAISABLE = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@_UNRAISABLE
+def test_a_page_over_the_time_limit_is_failed_and_the_run_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import corpus_tools.pipeline as pipeline
+
+    raw = tmp_path / "raw"
+    many_pages(raw, 3)
+    (raw / "stall.txt").write_text("STALL\n" + page(9), "utf-8")
+    real = pipeline.process_page
+
+    def slow(page, config=pipeline.DEFAULT):  # a stage stuck in a loop
+        while "STALL" in page.text:
+            pass
+        return real(page, config)
+
+    monkeypatch.setattr(pipeline, "process_page", slow)
+    t0 = time.monotonic()
+    result = run([raw], tmp_path / "out", FAST.replace(page_timeout=2.0))
+    assert time.monotonic() - t0 < 60
+    e = {x["source"]: x for x in result.entries}
+    assert e["stall.txt"]["status"] == "failed" and "timed out" in e["stall.txt"]["reason"]
+    assert [e[f"p0{i}.txt"]["status"] for i in range(3)] == ["ok"] * 3
+    assert result.manifest["summary"]["documents"] == 3
+
+
+def big_page(raw: Path) -> None:
+    """A page whose stages take well over a second: 100,000 distinct lines."""
+    lines = [f"{i}、社区开展第{i}次志愿服务活动，服务群众{i * 7 % 1000}人次，发放物资{i % 97}份。"
+             for i in range(100_000)]
+    (raw / "big.txt").write_text("\n".join(lines), "utf-8")
+
+
+@_UNRAISABLE
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["workers2", "dask"])
+def test_the_time_limit_holds_on_every_engine(tmp_path: Path, engine: str) -> None:
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    raw = tmp_path / "raw"
+    many_pages(raw, 4)
+    big_page(raw)
+    config = FAST.replace(page_timeout=1.0, workers=2,
+                          engine="dask" if engine == "dask" else "local")
+    result = run([raw], tmp_path / engine, config)
+    e = {x["source"]: x for x in result.entries}
+    assert e["big.txt"]["status"] == "failed" and "timed out" in e["big.txt"]["reason"]
+    assert all(e[f"p0{i}.txt"]["status"] == "ok" for i in range(4))
+    run([raw], tmp_path / "one", FAST.replace(page_timeout=1.0))
+    assert_same_tables(tmp_path / "one", tmp_path / engine)
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of *pid* (from /proc)."""
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.slow
+def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
+    import signal
+
+    raw = tmp_path / "raw"
+    many_pages(raw, 2)
+    big_page(raw)
+    (raw / "big2.txt").write_text((raw / "big.txt").read_text("utf-8") + "\n完", "utf-8")
+    cmd = [sys.executable, "-m", "corpus_tools", "run", str(raw), "--out", str(tmp_path / "out"),
+           "--workers", "2", "--no-themes", "--no-charts", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    kids: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids = _children(proc.pid)
+        if len(kids) >= 3 and (tmp_path / "out" / ".parts").is_dir():
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None and len(kids) >= 3, "the run ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    alive = kids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = {k for k in alive if Path(f"/proc/{k}").exists()
+                 and "Z" not in Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1][:3]}
+    assert not alive, f"orphaned processes left: {sorted(alive)}"
