@@ -590,9 +590,7 @@ def process_file(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
         _warm_up(config)
     try:
         with _time_limit(config.page_timeout):
-            results = [(page, process_page(page, config, [no for r, no in recurring or ()
-                                                          if r == page.record]))
-                       for page in pages]
+            results = [(page, _run_page(page, config, recurring)) for page in pages]
     except PageTimeout:
         # Not cached in a part: a later run (perhaps with a longer limit) tries again.
         entry.update(pages=len(pages), encoding=pages[0].encoding if pages else None)
@@ -712,6 +710,13 @@ def _removed_chars(page: Page, removed: list[dict[str, Any]]) -> tuple[int, int]
     """Characters (spaces aside) of *page* that went to ``removed``, and of the page."""
     gone = sum(len("".join(str(r["text"] or "").split())) for r in removed)
     return gone, len("".join(page.text.split()))
+
+
+def _run_page(page: Page, config: RunConfig,
+              recurring: list[list[Any]] | None) -> dict[str, list[dict[str, Any]]]:
+    """:func:`process_page`, with the page's recurring lines when there are any."""
+    drop = [no for r, no in recurring or () if r == page.record]
+    return process_page(page, config, drop) if drop else process_page(page, config)
 
 
 def _failed(entry: dict[str, Any], reason: str, config: RunConfig) -> dict[str, Any]:
