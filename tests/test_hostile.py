@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from _timing import assert_linear
+from test_pipeline import assert_same_tables
 
 from corpus_tools import store
 from corpus_tools.cli import main
@@ -25,7 +26,6 @@ from corpus_tools.config import RunConfig
 from corpus_tools.errors import ConfigError, IncompleteRunError, InputError
 from corpus_tools.io import read_page
 from corpus_tools.pipeline import discover, escape_name, run, unescape_name
-from corpus_tools.schema import TABLES
 from corpus_tools.store import read_table
 
 FAST = RunConfig(workers=1, themes=False, charts=False)
@@ -48,16 +48,6 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         pytest.fail(f"`corpus-tools {' '.join(args)}` did not end within {timeout} s")
-
-
-def tables(out: Path) -> dict[str, pd.DataFrame]:
-    return {name: read_table(out, name) for name in TABLES}
-
-
-def assert_same_tables(a: Path, b: Path) -> None:
-    ta, tb = tables(a), tables(b)
-    for name in TABLES:
-        pd.testing.assert_frame_equal(ta[name], tb[name], obj=name)
 
 
 # ----------------------------------------------------------------------- files that are not
