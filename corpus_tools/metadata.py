@@ -120,7 +120,15 @@ def extract_doc_type(title: str) -> str:
         key = (end + len(word), len(word), doc_type)
         if best is None or key[:2] > best[:2]:
             best = key
+    if best and best[2] == "计划" and _SUMMARY_AND_PLAN.search(title):
+        # "2023年工作总结和2024年工作计划": two head nouns joined; the title's year (the
+        # first) is the summary's, so the document is a summary that also plans ahead.
+        return "总结"
     return best[2] if best else OTHER
+
+
+# A summary coordinated with the next period's plan (总结和…计划 / 总结及…安排 / 总结暨…打算).
+_SUMMARY_AND_PLAN = re.compile(r"(?:总结|小结)[^，。,]{0,3}?[和及与暨并][^，。,]{0,24}?(?:计划|打算|安排|要点|思路)")
 
 
 @dataclass(frozen=True, slots=True)

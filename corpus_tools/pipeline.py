@@ -802,9 +802,12 @@ _CHILD: list[Any] = []
 _CHILD_GRACE = 30.0
 
 
-def _supervised(task: tuple[InputFile, str, RunConfig]) -> dict[str, Any]:
-    """:func:`process_file` for a Dask task, under ``page_timeout`` (see :data:`_CHILD`)."""
-    item, _, config = task
+def _supervised(task: tuple[Any, ...]) -> dict[str, Any]:
+    """:func:`process_file` for a Dask task, under ``page_timeout`` (see :data:`_CHILD`).
+
+    *task* is what :func:`process_file` takes, the recurring lines of a second pass included.
+    """
+    item, _, config, *_more = task
     if config.page_timeout <= 0 or threading.current_thread() is threading.main_thread():
         return process_file(task)
     from concurrent.futures import TimeoutError as FutureTimeout
