@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from _cases import load_cases
 
 from corpus_tools import indicators as ind
 from corpus_tools.errors import InputError, ResourceError
@@ -28,7 +29,7 @@ from corpus_tools.schema import PANEL_COLUMNS
 from corpus_tools.sections import split_sections
 
 HERE = Path(__file__).parent
-CASES = yaml.safe_load((HERE / "cases" / "indicators.yaml").read_text(encoding="utf-8"))
+CASES = load_cases("indicators")
 GOLD = HERE / "gold" / "panel"
 
 #: Pinned floors of the panel on the gold reports: a change that lowers either fails.
