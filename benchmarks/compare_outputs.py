@@ -7,7 +7,7 @@ Usage::
 
 The first form runs ``corpus-tools run INPUT --no-themes --no-charts --no-report
 --workers 1`` with each checkout (``PYTHONPATH=CHECKOUT``; ``--this`` defaults to the
-checkout holding this script) into ``DIR/base-<i>`` and ``DIR/this-<i>`` for every INPUT
+checkout holding this script) into fresh folders ``DIR/base-<i>`` and ``DIR/this-<i>`` for every INPUT
 (or reuses ``DIR/base-<i>`` when it already holds a finished run and ``--reuse-base``
 is given), then compares them; the second compares two output folders. Compared: every
 table (``corpus_tools.store.read_table``: values, column order, dtypes; and the Parquet
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,8 @@ def _plain(value):
 
 
 def run(checkout: str, inp: str, out: Path) -> None:
+    """A fresh run (an old output folder would be resumed from its cached parts)."""
+    shutil.rmtree(out, ignore_errors=True)
     env = dict(os.environ, PYTHONPATH=checkout)
     cmd = [sys.executable, "-m", "corpus_tools", "run", os.path.abspath(inp), "--out",
            str(out), "--no-themes", "--no-charts", "--no-report", "--workers", "1"]
