@@ -10,7 +10,8 @@ first *N* readable files of CORPUS (a folder: e.g. the distinct corpus of
 loaded, one page processed untimed), into a fresh temporary output folder. Reports the
 input MB per CPU second of the whole per-file path and of each stage (time measured by
 wrapping the stage functions; a stage called from inside another counts in the outer
-one), best of *R* passes. With ``--base CHECKOUT`` the same is measured on another
+one), best of *R* passes, and the CPU seconds a fresh process spends before its first
+page: importing the pipeline, the warm-up page (stage rules), jieba's dictionaries. With ``--base CHECKOUT`` the same is measured on another
 checkout of corpus_tools (run in a child process with ``PYTHONPATH=CHECKOUT``) and both
 are printed side by side. Not a test: numbers depend on the machine and its load, which
 is printed with them.
@@ -71,16 +72,23 @@ def _wrap(spent: dict[str, float], stage: str, fn):
 
 
 def measure(corpus: str, n_files: int, repeat: int) -> dict:
+    startup: dict[str, float] = {}
+    t0 = _clock()
     from corpus_tools import metadata, pipeline
     from corpus_tools.config import RunConfig
 
+    startup["import"] = _clock() - t0
     config = RunConfig()
     files = [f for f in pipeline.discover([corpus]) if not f.problem]
     files = files[:n_files] if n_files else files
     size = sum(os.path.getsize(f.path) for f in files)
+    t0 = _clock()
     pipeline._warm_up(config)
+    startup["warm_up"] = _clock() - t0
+    t0 = _clock()
     if hasattr(metadata, "_pos_tokenizer"):
         metadata._pos_tokenizer()
+    startup["pos_dictionary"] = _clock() - t0
     with tempfile.TemporaryDirectory(prefix="per-page-") as tmp:
         pipeline.process_file((files[0], tmp, config))  # first-call costs, untimed
     spent = {stage: 0.0 for stage, _, _ in STAGES}
@@ -101,13 +109,13 @@ def measure(corpus: str, n_files: int, repeat: int) -> dict:
         if best is None or total < best["cpu"]:
             best = {"cpu": total, "stages": dict(spent)}
     assert best is not None
-    return {"files": len(files), "mb": size / 1e6, **best}
+    return {"files": len(files), "mb": size / 1e6, "startup": startup, **best}
 
 
 def report(results: dict[str, dict]) -> str:
     names = list(results)
     lines = []
-    head = f"{'stage':<16}" + "".join(f"{n + ' s':>12}{n + ' MB/s':>14}" for n in names)
+    head = f"{'stage':<22}" + "".join(f"{n + ' s':>12}{n + ' MB/s':>14}" for n in names)
     lines.append(head)
     first = results[names[0]]
     rows = [stage for stage, _, _ in STAGES]
@@ -123,7 +131,11 @@ def report(results: dict[str, dict]) -> str:
                 s = r["stages"].get(stage, 0.0)
             rate = r["mb"] / s if s > 0 else float("inf")
             cells.append(f"{s:>12.3f}{rate:>14.1f}")
-        lines.append(f"{stage:<16}" + "".join(cells))
+        lines.append(f"{stage:<22}" + "".join(cells))
+    for part in first.get("startup", {}):
+        cells = "".join(f"{results[n].get('startup', {}).get(part, 0.0):>12.3f}{'':>14}"
+                        for n in names)
+        lines.append(f"{'start: ' + part:<22}" + cells)
     lines.append(f"{first['files']} files, {first['mb']:.1f} MB; load average "
                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return "\n".join(lines)

@@ -231,7 +231,7 @@ def _word_tags(tok: Any) -> dict[str, str]:
     path = os.path.join(folder, f"corpus_tools.jieba_tags.v{_TAGS_CACHE_VERSION}.{key}.marshal")
     try:
         with open(path, "rb") as fh:
-            table = marshal.load(fh)
+            table = marshal.loads(fh.read())  # load(fh) would read object by object
         if isinstance(table, dict) and table:
             return table
     except (OSError, EOFError, ValueError, TypeError):
