@@ -483,7 +483,9 @@ def process_page(page: Page, config: RunConfig = DEFAULT,
                 default=[]) or [])
         sig = err.call("signature", minhash_signature, doc_text, default=None)
         if sig is not None:
-            out["signatures"].append({"doc_id": doc_id, "signature": [int(x) for x in sig]})
+            # numpy's tolist gives the same Python ints as int() of each, at once
+            values = sig.tolist() if hasattr(sig, "tolist") else [int(x) for x in sig]
+            out["signatures"].append({"doc_id": doc_id, "signature": values})
     out["errors"] = err.rows
     return out
 
