@@ -88,8 +88,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    choices=["auto", "government_report", "community_summary"],
                    help="named-theme scheme (default: auto, by each document's doc_type)")
     t.add_argument("--csv", action="store_true", help="also write utf-8-sig CSV tables")
-    t.add_argument("--workers", type=int, default=1,
-                   help="processes for the per-batch tasks (default 1)")
+    t.add_argument("--workers", type=int, default=None,
+                   help="processes for the per-batch tasks (default: one per core)")
     t.add_argument("--engine", choices=["local", "dask"], default="local",
                    help="dask: run the tasks on a Dask cluster")
     t.add_argument("--scheduler", default=None,
