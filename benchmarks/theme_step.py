@@ -9,7 +9,7 @@ For each OUT (a folder written by ``corpus-tools run``), ``documents.parquet``,
 ``sections.parquet`` and ``manifest.json`` are copied into a fresh folder under ``--work``
 and ``corpus-tools themes --out THAT --workers N`` runs there, watched from outside
 (``scale.watch``: wall time, peak RSS of the whole process tree, workers included). With
-``--base`` the same is done with another checkout's ``corpus_tools`` (``PYTHONPATH``; its
+``--base`` the same is done with another checkout's ``corpus_tools`` (first on the path; its
 ``themes`` command may not take ``--workers``: it then runs without), and the four theme
 tables of both are compared (they should be identical for the same settings).
 """
@@ -39,32 +39,29 @@ def _copy(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _takes_workers(pythonpath: str | None) -> bool:
-    env = {**os.environ, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
-    help_text = subprocess.run([sys.executable, "-m", "corpus_tools", "themes", "--help"],
-                               capture_output=True, text=True, env=env).stdout
+def _cli(base: str | None) -> list[str]:
+    """The command line of ``corpus-tools`` from *base* (a checkout's folder) or this one
+    (``python -m`` would put the current folder first on the path, whatever PYTHONPATH)."""
+    root = base or str(HERE.parent)
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); "
+            "from corpus_tools.cli import main; raise SystemExit(main(sys.argv[1:]))"]
+
+
+def _takes_workers(base: str | None) -> bool:
+    help_text = subprocess.run([*_cli(base), "themes", "--help"], capture_output=True,
+                               text=True).stdout
     return "--workers" in help_text
 
 
 def one(src: Path, dst: Path, args: argparse.Namespace, base: str | None) -> dict:
     _copy(src, dst)
-    cmd = [sys.executable, "-m", "corpus_tools", "themes", "--out", str(dst), "-q"]
+    cmd = [*_cli(base), "themes", "--out", str(dst), "-q"]
     if _takes_workers(base):
         cmd += ["--workers", str(args.workers), "--engine", args.engine]
-    old = os.environ.get("PYTHONPATH")
-    if base:
-        os.environ["PYTHONPATH"] = base
-    try:
-        wall, peak, rc = watch(cmd, nice=args.nice)
-    finally:
-        if base:
-            if old is None:
-                os.environ.pop("PYTHONPATH", None)
-            else:
-                os.environ["PYTHONPATH"] = old
+    wall, peak, rc = watch(cmd, nice=args.nice)
     mb = sum(f.stat().st_size for f in src.glob("*.parquet")) / 2**20
     return {"out": str(src), "code": base or "this checkout", "wall": wall, "peak": peak,
-            "rc": rc, "tables_mb": mb, "cmd": " ".join(cmd[1:])}
+            "rc": rc, "tables_mb": mb, "cmd": " ".join(cmd[3:])}
 
 
 def same_tables(a: Path, b: Path) -> str:
@@ -85,18 +82,19 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--engine", choices=["local", "dask"], default="local")
     p.add_argument("--base", default=None, help="another checkout's folder (holding corpus_tools)")
+    p.add_argument("--only-base", action="store_true", help="run only --base's code")
     p.add_argument("--nice", type=int, default=0)
     p.add_argument("--work", type=Path, default=Path("/tmp/theme-step"))
     args = p.parse_args()
     for i, src in enumerate(args.outs):
-        rows = [one(src, args.work / f"{i}-new", args, None)]
+        rows = [] if args.only_base else [one(src, args.work / f"{i}-new", args, None)]
         if args.base:
             rows.append(one(src, args.work / f"{i}-base", args, args.base))
         for r in rows:
             print(f"{r['out']} ({r['tables_mb']:.0f} MB of tables) {r['code']}: "
                   f"wall {r['wall']:.1f} s, peak RSS {r['peak'] / 2**30:.2f} GB, rc {r['rc']}"
                   f"  [{r['cmd']}]", flush=True)
-        if args.base:
+        if args.base and (args.work / f"{i}-new" / "themes.parquet").exists():
             print("  tables:", same_tables(args.work / f"{i}-new", args.work / f"{i}-base"))
         print(f"  load average after: {os.getloadavg()}", flush=True)
     return 0
