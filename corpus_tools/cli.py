@@ -142,8 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .pipeline import _theme_executor
             from .themes.run import theme_step
 
-            engine = DEFAULT.replace(workers=args.workers, engine=args.engine,
-                                     scheduler=args.scheduler)
+            engine = DEFAULT.replace(engine=args.engine, scheduler=args.scheduler,
+                                     **({} if args.workers is None else
+                                        {"workers": args.workers}))
             with _theme_executor(engine) as executor:
                 done = theme_step(Path(args.out), n_themes=args.n_themes, method=args.method,
                                   lexicon=args.lexicon, random_state=args.random_state,
