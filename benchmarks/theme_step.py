@@ -8,7 +8,8 @@ Usage (after ``pip install -e '.[bench]'``)::
 For each OUT (a folder written by ``corpus-tools run``), ``documents.parquet``,
 ``sections.parquet`` and ``manifest.json`` are copied into a fresh folder under ``--work``
 and ``corpus-tools themes --out THAT --workers N`` runs there, watched from outside
-(``scale.watch``: wall time, peak RSS of the whole process tree, workers included). With
+(``scale.watch``: wall time, peak RSS and PSS of the whole process tree, workers
+included). With
 ``--base`` the same is done with another checkout's ``corpus_tools`` (first on the path; its
 ``themes`` command may not take ``--workers``: it then runs without), and the four theme
 tables of both are compared (they should be identical for the same settings).
@@ -58,9 +59,9 @@ def one(src: Path, dst: Path, args: argparse.Namespace, base: str | None) -> dic
     cmd = [*_cli(base), "themes", "--out", str(dst), "-q"]
     if _takes_workers(base):
         cmd += ["--workers", str(args.workers), "--engine", args.engine]
-    wall, peak, rc = watch(cmd, nice=args.nice)
+    wall, peak, pss, rc = watch(cmd, nice=args.nice)
     mb = sum(f.stat().st_size for f in src.glob("*.parquet")) / 2**20
-    return {"out": str(src), "code": base or "this checkout", "wall": wall, "peak": peak,
+    return {"out": str(src), "code": base or "this checkout", "wall": wall, "peak": peak, "pss": pss,
             "rc": rc, "tables_mb": mb, "cmd": " ".join(cmd[3:])}
 
 
@@ -92,7 +93,8 @@ def main() -> int:
             rows.append(one(src, args.work / f"{i}-base", args, args.base))
         for r in rows:
             print(f"{r['out']} ({r['tables_mb']:.0f} MB of tables) {r['code']}: "
-                  f"wall {r['wall']:.1f} s, peak RSS {r['peak'] / 2**30:.2f} GB, rc {r['rc']}"
+                  f"wall {r['wall']:.1f} s, peak RSS {r['peak'] / 2**30:.2f} GB (PSS "
+                  f"{r['pss'] / 2**30:.2f} GB), rc {r['rc']}"
                   f"  [{r['cmd']}]", flush=True)
         if args.base and (args.work / f"{i}-new" / "themes.parquet").exists():
             print("  tables:", same_tables(args.work / f"{i}-new", args.work / f"{i}-base"))

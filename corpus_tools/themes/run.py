@@ -345,7 +345,11 @@ class PoolExecutor(InlineExecutor):
         return self.pool.map(functools.partial(fn, **kwargs), items)  # type: ignore[no-any-return]
 
     def fit(self, params: dict[str, Any], scan: Any) -> Any:
-        return _fit_task(params, scan, lambda fn, items: self.map(fn, list(items)))
+        # the resample fits on the pool only when the batches started it: starting one
+        # costs more than the four fits of a small corpus
+        if self.pool is None:
+            return _fit_task(params, scan)
+        return _fit_task(params, scan, lambda fn, items: self.pool.map(fn, list(items)))
 
     def close(self) -> None:
         if self.pool is not None:
