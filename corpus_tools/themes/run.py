@@ -465,6 +465,10 @@ def theme_step(
         score_schemes(pd.DataFrame(columns=list(_SECTION_COLUMNS)), scheme=scheme)
     executor = executor or InlineExecutor()
     plan = plan_batches(out, batch_rows=batch_rows)
+    if isinstance(executor, PoolExecutor) and executor.pool is None and (
+        not plan or plan[-1].rows[1] < (batch_rows or BATCH_ROWS)
+    ):
+        executor = InlineExecutor()  # less than a batch's rows: workers would cost more
     root = out / WORK_DIR
     shutil.rmtree(root, ignore_errors=True)  # what a killed step left
     root.mkdir(parents=True, exist_ok=True)
