@@ -88,6 +88,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    choices=["auto", "government_report", "community_summary"],
                    help="named-theme scheme (default: auto, by each document's doc_type)")
     t.add_argument("--csv", action="store_true", help="also write utf-8-sig CSV tables")
+    t.add_argument("--workers", type=int, default=1,
+                   help="processes for the per-batch tasks (default 1)")
+    t.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="dask: run the tasks on a Dask cluster")
+    t.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler (default: start a LocalCluster)")
     _common(t)
 
     c = sub.add_parser("charts", help="redraw the charts from the tables in OUT")
@@ -133,13 +139,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         if args.command == "themes":
-            from .themes import run_themes
+            from .pipeline import _theme_executor
+            from .themes.run import theme_step
 
-            frames = run_themes(Path(args.out), n_themes=args.n_themes, method=args.method,
-                                lexicon=args.lexicon, random_state=args.random_state,
-                                scheme=args.scheme, csv=args.csv)
-            for name, df in frames.items():
-                print(f"{name}: {len(df)} rows")
+            engine = DEFAULT.replace(workers=args.workers, engine=args.engine,
+                                     scheduler=args.scheduler)
+            with _theme_executor(engine) as executor:
+                done = theme_step(Path(args.out), n_themes=args.n_themes, method=args.method,
+                                  lexicon=args.lexicon, random_state=args.random_state,
+                                  scheme=args.scheme, csv=args.csv, executor=executor)
+            for name, n in done["rows"].items():
+                print(f"{name}: {n} rows")
             return 0
         if args.command == "charts":
             from .charts import draw_charts

@@ -483,7 +483,9 @@ def process_page(page: Page, config: RunConfig = DEFAULT,
                 default=[]) or [])
         sig = err.call("signature", minhash_signature, doc_text, default=None)
         if sig is not None:
-            out["signatures"].append({"doc_id": doc_id, "signature": [int(x) for x in sig]})
+            # numpy's tolist gives the same Python ints as int() of each, at once
+            values = sig.tolist() if hasattr(sig, "tolist") else [int(x) for x in sig]
+            out["signatures"].append({"doc_id": doc_id, "signature": values})
     out["errors"] = err.rows
     return out
 
@@ -833,8 +835,23 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None,
               finish: Callable[[Any, int], None] | None = None) -> Iterator[dict[str, Any]]:
     """Run *tasks* on a Dask cluster; once every result has been consumed, ``finish(client,
     n_workers)`` runs corpus-level tasks on the same cluster before it is closed."""
+    with _dask_client(workers, scheduler) as client:
+        from distributed import as_completed
+
+        futures = client.map(_supervised, tasks, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        for fut in as_completed(futures):
+            yield {**fut.result(), "_index": index[fut.key]}
+        if finish is not None:
+            finish(client, max(1, len(client.scheduler_info().get("workers", {})) or workers))
+
+
+@contextmanager
+def _dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A client of the Dask scheduler at *scheduler*, or of a LocalCluster of *workers*
+    single-threaded worker processes (closed on exit)."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise CorpusToolsError(
             "engine 'dask' needs dask.distributed: pip install 'corpus-tools[dask]'") from exc
@@ -846,12 +863,7 @@ def _map_dask(tasks: list[Any], workers: int, scheduler: str | None,
                                processes=True, dashboard_address=":0")
         client = Client(cluster)
     try:
-        futures = client.map(_supervised, tasks, pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
-        for fut in as_completed(futures):
-            yield {**fut.result(), "_index": index[fut.key]}
-        if finish is not None:
-            finish(client, max(1, len(client.scheduler_info().get("workers", {})) or workers))
+        yield client
     finally:
         client.close()
         if cluster is not None:
@@ -1295,15 +1307,16 @@ def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:
     """Run a corpus-level step; a failure is reported in the manifest, not raised."""
     try:
         if name == "themes":
-            from .themes import run_themes
+            from .themes.run import theme_step
 
-            frames = run_themes(out, n_themes=config.n_themes, method=config.theme_method,
-                                lexicon=config.lexicon, random_state=config.random_state,
-                                scheme=config.theme_scheme, sample_size=config.theme_sample,
-                                csv=config.csv)
-            return {"status": "ok", "rows": {k: len(v) for k, v in frames.items()},
+            with _theme_executor(config) as executor:
+                done = theme_step(out, n_themes=config.n_themes, method=config.theme_method,
+                                  lexicon=config.lexicon, random_state=config.random_state,
+                                  scheme=config.theme_scheme, sample_size=config.theme_sample,
+                                  csv=config.csv, executor=executor)
+            return {"status": "ok", "rows": done["rows"],
                     # the curve behind the choice of the number of themes
-                    "selection": frames["theme_selection"].to_dict(orient="records")}
+                    "selection": done["theme_selection"].to_dict(orient="records")}
         if name == "report":
             from .report import build_report
 
@@ -1317,3 +1330,24 @@ def _corpus_step(name: str, out: Path, config: RunConfig) -> dict[str, Any]:
             raise
         log.warning("corpus step %s failed: %s", name, exc)
         return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+
+
+@contextmanager
+def _theme_executor(config: RunConfig) -> Iterator[Any]:
+    """Who runs the theme step's tasks: the Dask cluster on ``--engine dask`` (the
+    scheduler given, or a LocalCluster of ``workers``), a process pool with ``--workers``
+    above 1, else this process (:mod:`corpus_tools.themes.run`)."""
+    from .themes.run import DaskExecutor, InlineExecutor, PoolExecutor
+
+    workers = config.workers or _cpu_count()
+    if config.engine == "dask":
+        with _dask_client(workers, config.scheduler) as client:
+            yield DaskExecutor(client)
+    elif workers > 1:
+        executor = PoolExecutor(functools.partial(_pool, workers))
+        try:
+            yield executor
+        finally:
+            executor.close()
+    else:
+        yield InlineExecutor()

@@ -9,6 +9,8 @@ the offsets only; its ``text`` is derived on reading, so the text is stored once
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -129,10 +131,23 @@ def as_row(record: Any, /, **extra: Any) -> dict[str, Any]:
     row = dict(extra)
     if hasattr(record, "__dataclass_fields__"):
         # shallow (the fields are scalars): dataclasses.asdict deep-copies and is 10x slower
-        row.update({name: getattr(record, name) for name in record.__dataclass_fields__})
+        names, getter = _field_getter(type(record))
+        row.update(zip(names, getter(record)))
     else:
         row.update(record)
     return row
+
+
+@functools.cache
+def _field_getter(cls: type) -> tuple[tuple[str, ...], Any]:
+    """A dataclass's field names and one getter of all their values (as a tuple)."""
+    names = tuple(cls.__dataclass_fields__)
+    if not names:
+        return names, lambda record: ()
+    getter = operator.attrgetter(*names)
+    if len(names) == 1:
+        return names, lambda record: (getter(record),)
+    return names, getter
 
 
 def _names(cls: type) -> tuple[str, ...]:

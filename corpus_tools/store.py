@@ -24,6 +24,7 @@ While a run replaces its tables, ``manifest.json`` says ``"complete": false``, a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -206,10 +207,9 @@ def part_dir(out_dir: Path, source: str) -> Path:
 
 
 def _to_arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
-    schema = ARROW_SCHEMAS[table]
-    columns = {name: [row.get(name) for row in rows] for name in schema.names}
     try:
-        return pa.table(columns, schema=schema)
+        # Arrow gathers the columns itself (missing keys are nulls, extra keys ignored)
+        return pa.Table.from_pylist(rows, schema=ARROW_SCHEMAS[table])
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError) as exc:
         raise SchemaError(f"rows for table {table!r} do not fit its schema: {exc}") from exc
 
@@ -227,11 +227,20 @@ TABLE_COMPRESSION = "zstd"
 TABLE_COMPRESSION_LEVEL = 3
 
 
+# Explicit options: the default ones are read from two environment variables per stream.
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions()
+
+
 def _ipc_stream(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+@functools.cache
+def _codec() -> pa.Codec:
+    return pa.Codec(PART_COMPRESSION, compression_level=PART_COMPRESSION_LEVEL)
 
 
 def write_part(
@@ -245,20 +254,19 @@ def write_part(
     """
     target = part_dir(out_dir, source)
     index: dict[str, list[int]] = {}
-    streams: list[bytes] = []
-    pos = 0
+    sink = pa.BufferOutputStream()  # the streams one after another, in one buffer
     for name in PART_TABLES:
-        rows = tables.get(name) or []
-        table = _to_arrow(name, rows)
-        blob = _ipc_stream(table) if rows else b""
-        index[name] = [pos, len(blob)]
-        pos += len(blob)
-        streams.append(blob)
-    raw = b"".join(streams)
-    codec = pa.Codec(PART_COMPRESSION, compression_level=PART_COMPRESSION_LEVEL)
-    data = codec.compress(raw, asbytes=True)
+        rows = tables.get(name)
+        start = sink.tell()
+        if rows:
+            table = _to_arrow(name, rows)
+            with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
+                writer.write_table(table)
+        index[name] = [start, sink.tell() - start]
+    raw = sink.getvalue()
+    data = _codec().compress(raw, asbytes=True)
     files = {PART_FILE: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                         "raw_bytes": len(raw)}}
+                         "raw_bytes": raw.size}}
     with atomic_path(target, is_dir=True) as tmp:
         (tmp / PART_FILE).write_bytes(data)
         (tmp / "state.json").write_text(

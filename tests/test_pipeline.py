@@ -239,13 +239,31 @@ def test_sigkilled_run_resumes_to_identical_tables(tmp_path: Path) -> None:
     assert_same_tables(tmp_path / "whole", out)
 
 
-def test_dask_engine_gives_identical_tables(tmp_path: Path) -> None:
+THEME_TABLES = ("themes", "section_themes", "named_themes", "theme_selection")
+
+
+def test_dask_engine_gives_identical_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
     pytest.importorskip("distributed")
+    import corpus_tools.themes.run as theme_run
+
+    # batches of a few sections: the theme step runs as many tasks (planned in the client)
+    monkeypatch.setattr(theme_run, "BATCH_ROWS", 4)
     raw = tmp_path / "raw"
     many_pages(raw, 6)
-    run([raw], tmp_path / "local", FAST)
-    result = run([raw], tmp_path / "dask", FAST.replace(engine="dask", workers=2))
+    config = FAST.replace(themes=True, n_themes=2)
+    run([raw], tmp_path / "local", config)
+    run([raw], tmp_path / "two", config.replace(workers=2))  # the theme tasks on a pool
+    result = run([raw], tmp_path / "dask", config.replace(engine="dask", workers=2))
     assert_same_tables(tmp_path / "local", tmp_path / "dask")
+    assert len(theme_run.plan_batches(tmp_path / "local")) > 2
+    for name in THEME_TABLES:
+        local = pd.read_parquet(tmp_path / "local" / f"{name}.parquet")
+        assert len(local), name
+        for other in ("two", "dask"):
+            pd.testing.assert_frame_equal(
+                local, pd.read_parquet(tmp_path / other / f"{name}.parquet"), obj=name)
+    assert not (tmp_path / "dask" / theme_run.WORK_DIR).exists()
     # the duplicate pass ran as Dask tasks over the bands, and found the copies
     assert result.manifest["summary"]["duplicates"] > 0
     assert (tmp_path / "dask" / ".dedup" / "signatures.parquet").is_file()

@@ -664,6 +664,39 @@ def test_sample_is_seeded_and_independent_of_order_and_batches() -> None:
     assert a.items() != c.items()  # another seed, another sample
 
 
+@pytest.mark.parametrize("size", [1, 7, 50, 600])
+def test_merged_reservoirs_are_the_single_pass_sample(size: int) -> None:
+    """Tasks each fill a reservoir from some batches; merged in any tree, they give the
+    single pass's sample (what ``--engine dask`` relies on)."""
+    import random
+
+    from corpus_tools.themes.fit import Reservoir
+
+    keys = [(f"d{i % 41}", str(i)) for i in range(500)]
+    whole = Reservoir(size, 5)
+    for k in keys:
+        whole.add(k, ("item", *k))
+    rng = random.Random(size)
+    for _ in range(3):
+        shuffled = rng.sample(keys, len(keys))
+        cuts = sorted(rng.sample(range(1, len(keys)), rng.randint(1, 30)))
+        parts = []
+        for lo, hi in zip([0, *cuts], [*cuts, len(keys)], strict=True):
+            r = Reservoir(size, 5)
+            for k in shuffled[lo:hi]:
+                r.add(k, ("item", *k))
+            parts.append(r)
+        while len(parts) > 1:  # pairwise, as the Dask tree does, in a random order
+            rng.shuffle(parts)
+            parts = [parts[i].merge(parts[i + 1]) for i in range(0, len(parts) - 1, 2)] + (
+                [parts[-1]] if len(parts) % 2 else [])
+        assert parts[0].items() == whole.items()
+        assert parts[0].seen == whole.seen == 500
+        assert len(whole.items()) == min(size, 500)
+    with pytest.raises(ValueError):
+        whole.merge(Reservoir(size, 6))
+
+
 def test_fit_on_a_bounded_sample_assigns_every_section() -> None:
     corpus6 = make_corpus6()
     model = ThemeModel(n_themes=6, sample_size=60, random_state=2).fit(corpus6)
