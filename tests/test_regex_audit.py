@@ -319,6 +319,8 @@ def _audit(row: dict) -> list[str]:
         small = _cpu(fn, make(SIZES[0] // 4))
         if small > 0.05:  # 4 µs a character: measure the growth below 12.5k
             ratio = growth(fn, make, SIZES[0] // 16, SIZES[0] // 4, runs=3)
+            if ratio > BOUND:  # measured again before failing (a loaded machine)
+                ratio = growth(fn, make, SIZES[0] // 16, SIZES[0] // 4, runs=9)
             if ratio > BOUND:
                 bad.append(f"{row['site']} {name}: x{ratio:.1f} from 3k to 12.5k characters")
             continue
