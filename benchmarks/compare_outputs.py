@@ -6,7 +6,7 @@ Usage::
     python benchmarks/compare_outputs.py --outs OUT_A OUT_B
 
 The first form runs ``corpus-tools run INPUT --no-themes --no-charts --no-report
---workers 1`` with each checkout (``PYTHONPATH=CHECKOUT``; ``--this`` defaults to the
+--workers 1`` with each checkout (``--workers N`` for this checkout's runs) (``PYTHONPATH=CHECKOUT``; ``--this`` defaults to the
 checkout holding this script) into fresh folders ``DIR/base-<i>`` and ``DIR/this-<i>`` for every INPUT
 (or reuses ``DIR/base-<i>`` when it already holds a finished run and ``--reuse-base``
 is given), then compares them; the second compares two output folders. Compared: every
@@ -87,12 +87,12 @@ def _plain(value):
     return value
 
 
-def run(checkout: str, inp: str, out: Path) -> None:
+def run(checkout: str, inp: str, out: Path, workers: int = 1) -> None:
     """A fresh run (an old output folder would be resumed from its cached parts)."""
     shutil.rmtree(out, ignore_errors=True)
     env = dict(os.environ, PYTHONPATH=checkout)
     cmd = [sys.executable, "-m", "corpus_tools", "run", os.path.abspath(inp), "--out",
-           str(out), "--no-themes", "--no-charts", "--no-report", "--workers", "1"]
+           str(out), "--no-themes", "--no-charts", "--no-report", "--workers", str(workers)]
     subprocess.run(cmd, env=env, check=True, cwd=tempfile.gettempdir(),
                    stdout=subprocess.DEVNULL)
 
@@ -106,6 +106,8 @@ def main() -> int:
     p.add_argument("--reuse-base", action="store_true",
                    help="keep finished base runs found in --work")
     p.add_argument("--outs", nargs=2, metavar=("OUT_A", "OUT_B"))
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes of the runs of this checkout (base: 1)")
     args = p.parse_args()
     pairs: list[tuple[str, Path, Path]] = []
     if args.outs:
@@ -118,7 +120,7 @@ def main() -> int:
             a, b = work / f"base-{i}", work / f"this-{i}"
             if not (args.reuse_base and (a / "manifest.json").exists()):
                 run(args.base, inp, a)
-            run(args.this, inp, b)
+            run(args.this, inp, b, args.workers)
             pairs.append((inp, a, b))
     failed = False
     for label, a, b in pairs:

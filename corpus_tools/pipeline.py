@@ -781,11 +781,19 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="corpus-tools-parent-watch", daemon=True).start()
 
 
-def _pool(workers: int) -> Any:
+def _pool(workers: int, *, preload: bool = False) -> Any:
+    """A pool of *workers* processes. With *preload* (the page workers), the forkserver
+    they are forked from first loads the per-page stages and their rules
+    (:mod:`corpus_tools._preload`): once per run, shared by the workers, instead of once
+    per worker. A forkserver already running (started by an earlier pool of this process)
+    keeps what it loaded."""
     from concurrent.futures import ProcessPoolExecutor
 
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+    context = multiprocessing.get_context(method)
+    if preload and method == "forkserver":
+        context.set_forkserver_preload(["__main__", "corpus_tools._preload"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                initializer=_exit_with_parent, initargs=(os.getpid(),))
 
 
@@ -793,7 +801,7 @@ def _map_local(tasks: list[Any], workers: int) -> Iterator[dict[str, Any]]:
     if workers <= 1 or len(tasks) <= 1:
         yield from map(process_file, tasks)
         return
-    pool = _pool(workers)
+    pool = _pool(workers, preload=True)
     try:
         yield from pool.map(process_file, tasks, chunksize=1)
     except BaseException:

@@ -58,3 +58,26 @@ def test_property_never_raises(title: str, text: str) -> None:
     assert got["doc_type"] in TYPES
     assert got["year"] is None or 1900 <= got["year"] <= 2099
     assert got["place"] is None or 3 <= len(got["place"]) <= 8
+
+
+def test_word_tags_cache_matches_jiebas_own_table(tmp_path: Path) -> None:
+    """The word -> tag table read from the cache is jieba's own parse of its dictionary;
+    a damaged cache file is parsed again and replaced, never trusted."""
+    import jieba
+    import jieba.posseg
+
+    from corpus_tools.metadata import _word_tags
+
+    def fresh() -> object:
+        tok = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+        tok.tokenizer = jieba.Tokenizer()
+        tok.tokenizer.tmp_dir = str(tmp_path)
+        return tok
+
+    expected = jieba.posseg.POSTokenizer(jieba.Tokenizer()).word_tag_tab
+    assert _word_tags(fresh()) == expected  # parsed, cache written
+    (cache,) = tmp_path.glob("corpus_tools.jieba_tags.*")
+    assert _word_tags(fresh()) == expected  # read from the cache
+    cache.write_bytes(b"\x00not marshal")
+    assert _word_tags(fresh()) == expected
+    assert cache.read_bytes() != b"\x00not marshal"

@@ -306,3 +306,21 @@ def test_unchanged_rerun_reuses_themes_and_charts(corpus_dir: Path, tmp_path: Pa
         "themes"].get("reused")
     assert not run([corpus_dir], out, config.replace(resume=False)).manifest["steps"][
         "themes"].get("reused")
+
+
+def test_page_workers_start_with_the_stages_loaded(tmp_path: Path) -> None:
+    """The forkserver of the page workers loads the stages and their rules once, before it
+    forks them (corpus_tools._preload); a worker then finds them loaded, and the
+    dictionaries for place names not loaded (only a page asking for a place loads them)."""
+    code = (
+        "import functools\n"
+        "from corpus_tools import pipeline\n"
+        "probe = ('[\"corpus_tools._preload\" in __import__(\"sys\").modules,'\n"
+        "         ' bool(__import__(\"corpus_tools.pipeline\", fromlist=[\"_\"])._WARM),'\n"
+        "         ' \"jieba.posseg\" in __import__(\"sys\").modules]')\n"
+        "with pipeline._pool(2, preload=True) as pool:\n"
+        "    print(pool.submit(functools.partial(eval, probe)).result())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[True, True, False]"

@@ -26,7 +26,7 @@ import hashlib
 import heapq
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -297,11 +297,16 @@ def stability_curve(
     random_state: int,
     n_resamples: int,
     select_rows: int,
+    map_fn: Callable[..., Iterable[Any]] | None = None,
 ) -> tuple[dict[int, dict[str, float]], dict[int, list[list[list[int]]]]]:
     """Score every k in *ks* on random subsets of the rows of X (see the module doc).
 
     The subsets are 80 % each of at most *select_rows* rows drawn once, so the cost is
     bounded and the share of rows two subsets have in common does not depend on the corpus.
+
+    The subsets are fitted by :func:`subset_fits`, one call each, through *map_fn*
+    (default: the builtin ``map``; a pool's or a cluster's map runs them side by side,
+    with the same results).
 
     Returns ``(scores, tops)``: ``scores[k]`` has ``stability``, ``coherence``,
     ``diversity``; ``tops[k]`` the top-term indices of every subset's themes at k (to
@@ -318,18 +323,13 @@ def stability_curve(
     tops: dict[int, list[list[list[int]]]] = {k: [] for k in ks}
     coh: dict[int, list[float]] = {k: [] for k in ks}
     div: dict[int, list[float]] = {k: [] for k in ks}
-    for b, rows in enumerate(subsets):
-        Xb, Bb = X[rows], binary[rows]
-        start = svd(Xb, max(ks), random_state + b) if method == "nmf" and ks else None
-        for k in ks:
-            _, H = factorize(
-                Xb, k, method=method, random_state=random_state + b, start=start,
-                max_iter=200, tol=1e-3, n_init=3,
-            )
-            H = np.array([row for row in H if row.max() > 0])
-            tops[k].append(top_indices(relevance(H), MATCH_TOP))
-            coh[k].append(npmi(Bb, top_indices(H, COHERENCE_TOP)))
-            div[k].append(diversity(top_indices(H, DIVERSITY_TOP)))
+    tasks = [(X[rows], binary[rows], ks, method, random_state + b)
+             for b, rows in enumerate(subsets)]
+    for fits in (map_fn or map)(subset_fits, tasks):
+        for k, (top, c, d) in zip(ks, fits, strict=True):
+            tops[k].append(top)
+            coh[k].append(c)
+            div[k].append(d)
     scores: dict[int, dict[str, float]] = {}
     for k in ks:
         pairs = [
@@ -343,3 +343,19 @@ def stability_curve(
             "diversity": round(float(np.mean(div[k])), 6),
         }
     return scores, tops
+
+
+def subset_fits(task: tuple[Any, Any, Sequence[int], str, int]
+                ) -> list[tuple[list[list[int]], float, float]]:
+    """One subset of :func:`stability_curve` at every k: ``(top terms by relevance,
+    coherence, diversity)`` per k. *task* is ``(X rows, binary rows, ks, method, seed)``."""
+    Xb, Bb, ks, method, seed = task
+    start = svd(Xb, max(ks), seed) if method == "nmf" and ks else None
+    out = []
+    for k in ks:
+        _, H = factorize(Xb, k, method=method, random_state=seed, start=start,
+                         max_iter=200, tol=1e-3, n_init=3)
+        H = np.array([row for row in H if row.max() > 0])
+        out.append((top_indices(relevance(H), MATCH_TOP), npmi(Bb, top_indices(H, COHERENCE_TOP)),
+                    diversity(top_indices(H, DIVERSITY_TOP))))
+    return out

@@ -184,6 +184,7 @@ def score_lexicon(
     *,
     min_hits: int = 2,
     simplify: bool = True,
+    texts: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Named themes of each section: ``doc_id, section_id, theme, score, hits, scheme``.
 
@@ -193,7 +194,9 @@ def score_lexicon(
     returned: that is the coding rule (pass ``min_hits=1`` to see every hit). Nested
     sections are scored on their own text (see :func:`own_text`), so no hit counts twice.
     With *simplify*, text in traditional or mixed script is normalized to simplified first
-    (the lexicon is written in simplified characters).
+    (the lexicon is written in simplified characters). *texts*, aligned with
+    *sections_df*, are the sections' own texts when the caller already has them (simplified
+    as *simplify* says).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"doc_id": ["d"], "section_id": ["1"],
@@ -209,10 +212,13 @@ def score_lexicon(
     pattern, term_themes = _lexicon_matcher(tuple(lex.items()))
     records: list[tuple[Any, Any, str, float, int, str]] = []
     names = list(lex)
+    if texts is None:
+        texts = own_text(sections_df)
+        texts = _simplified(texts) if simplify else texts
     for doc_id, section_id, text in zip(
-        sections_df["doc_id"],
-        sections_df["section_id"],
-        _simplified(own_text(sections_df)) if simplify else own_text(sections_df),
+        sections_df["doc_id"].tolist(),
+        sections_df["section_id"].tolist(),
+        list(texts),
         strict=True,
     ):
         if not isinstance(text, str) or not text:
@@ -244,6 +250,7 @@ def score_schemes(
     scheme: str = "auto",
     lexicon: str | Path | Mapping[str, Any] | None = None,
     min_hits: int = 2,
+    texts: pd.Series | None = None,
 ) -> pd.DataFrame:
     """:func:`score_lexicon` with the scheme that fits each document.
 
@@ -259,18 +266,20 @@ def score_schemes(
     [['r', '科技创新', 'government_report'], ['s', '志愿服务', 'community_summary']]
     """
     if lexicon is not None:
-        return score_lexicon(sections_df, lexicon, min_hits=min_hits)
+        return score_lexicon(sections_df, lexicon, min_hits=min_hits, texts=texts)
     if scheme != "auto":
         if scheme not in SCHEMES:
             raise ResourceError(f"unknown scheme {scheme!r}: expected 'auto' or {sorted(SCHEMES)}")
-        return score_lexicon(sections_df, scheme, min_hits=min_hits)
+        return score_lexicon(sections_df, scheme, min_hits=min_hits, texts=texts)
     _require_columns(sections_df, ("doc_id", "section_id", "text"), "sections_df")
     types: dict[Any, Any] = {}
     if documents_df is not None and "doc_type" in documents_df.columns:
         types = dict(zip(documents_df["doc_id"], documents_df["doc_type"], strict=True))
     chosen = sections_df["doc_id"].map(lambda d: scheme_for(types.get(d)))
     parts = [
-        score_lexicon(sections_df[chosen == name], name, min_hits=min_hits)
+        score_lexicon(sections_df[chosen == name], name, min_hits=min_hits,
+                      texts=None if texts is None else pd.Series(
+                          list(texts), index=sections_df.index, dtype=object)[chosen == name])
         for name in SCHEMES
         if (chosen == name).any()
     ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -221,8 +221,12 @@ class ThemeModel:
         )
 
     def fit_sample(self, units: pd.DataFrame, *, n_rows: int | None = None,
-                   n_excluded: int = 0) -> Any:
-        """Fit on sampled :func:`fitting_units` rows (all of them); return ``self``."""
+                   n_excluded: int = 0, map_fn: Callable[..., Iterable[Any]] | None = None
+                   ) -> Any:
+        """Fit on sampled :func:`fitting_units` rows (all of them); return ``self``.
+
+        *map_fn* (like the builtin ``map``, the default) runs the resample fits of the
+        choice of k, e.g. on a process pool; the results do not depend on it."""
         self._check_params()
         _require_columns(units, ("doc_id", "section_id", "text"), "units")
         units = units.sort_values(["doc_id", "section_id"], kind="stable").reset_index(drop=True)
@@ -264,7 +268,7 @@ class ThemeModel:
             X = sparse.diags(counts[codes].astype(float) ** (-float(self.balance) / 2)) @ X
         X = sparse.csr_matrix(X)
         binary = (X > 0).astype(np.int32).tocsc()
-        k, tops = self._select(X, binary)
+        k, tops = self._select(X, binary, map_fn)
         est, H = _fit.factorize(X, k, method=self.method, random_state=self.random_state)
         # Sections' counts are the sums of their pieces' counts: no second tokenization.
         agg = sparse.csr_matrix(
@@ -366,7 +370,8 @@ class ThemeModel:
             "placeholders are dropped (is the text empty, or not Chinese?)"
         ) from last
 
-    def _select(self, X: Any, binary: Any) -> tuple[int, dict[int, list[list[list[int]]]]]:
+    def _select(self, X: Any, binary: Any, map_fn: Callable[..., Iterable[Any]] | None = None
+                ) -> tuple[int, dict[int, list[list[list[int]]]]]:
         """The number of themes, and the resample fits' top terms by k."""
         n, m = X.shape
         self.coherence_: dict[int, float] = {}
@@ -385,6 +390,7 @@ class ThemeModel:
         scores, tops = _fit.stability_curve(
             X, binary, ks, method=self.method, random_state=self.random_state,
             n_resamples=int(self.n_resamples), select_rows=int(self.select_rows),
+            map_fn=map_fn,
         )
         if not scores:
             return ks[0] if self.n_themes is None else ks[-1], {}
@@ -480,11 +486,12 @@ class ThemeModel:
         texts = own_text(sections_df).tolist()
         return self.transform_texts(texts)
 
-    def transform_texts(self, texts: Iterable[str]) -> np.ndarray:
-        """Theme weights of own texts (see :meth:`transform`), each tokenized once."""
+    def transform_texts(self, texts: Iterable[str], *, simplified: bool = False) -> np.ndarray:
+        """Theme weights of own texts (see :meth:`transform`), each tokenized once
+        (*simplified*: the texts were already normalized as ``simplify`` says)."""
         self._check_fitted()
         texts = list(texts)
-        texts = _simplified(texts) if self.simplify else texts
+        texts = _simplified(texts) if self.simplify and not simplified else texts
         X = self._tfidf.transform(self.vectorizer_.transform([tokenize(t) for t in texts]))
         if self._estimator is None:
             W = np.asarray(X.sum(axis=1)).reshape(-1, 1)
@@ -494,15 +501,19 @@ class ThemeModel:
         return np.divide(W, total, out=np.zeros_like(W, dtype=float), where=total > 0)
 
     def assign(
-        self, sections_df: pd.DataFrame, *, top: int = 1, min_weight: float = 0.0
+        self, sections_df: pd.DataFrame, *, top: int = 1, min_weight: float = 0.0,
+        texts: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """``doc_id, section_id, theme_id, weight``: each section's *top* themes by weight.
 
         Sections without any content word get no row; themes below *min_weight* are left
-        out. Rows keep the input order, then decreasing weight.
+        out. Rows keep the input order, then decreasing weight. *texts*, aligned with the
+        rows, are their own texts already normalized as ``simplify`` says (when the caller
+        has them).
         """
         _require_columns(sections_df, ("doc_id", "section_id", "text"), "sections_df")
-        W = self.transform(sections_df)
+        W = (self.transform(sections_df) if texts is None
+             else self.transform_texts(texts, simplified=True))
         top = max(1, min(int(top), W.shape[1]))
         order = np.argsort(-W, axis=1, kind="stable")[:, :top]
         rows = np.repeat(np.arange(len(W)), top)
@@ -533,6 +544,7 @@ class ThemeModel:
         )[list(THEME_COLUMNS)]
 
 
-def assign_batch(model: ThemeModel, sections_df: pd.DataFrame) -> pd.DataFrame:
+def assign_batch(model: ThemeModel, sections_df: pd.DataFrame,
+                 texts: Sequence[str] | None = None) -> pd.DataFrame:
     """:meth:`ThemeModel.assign` of one batch of sections (a plain call for a task)."""
-    return model.assign(sections_df)
+    return model.assign(sections_df, texts=texts)

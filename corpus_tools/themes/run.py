@@ -5,12 +5,13 @@ cut into batches of whole documents (:func:`plan_batches`: row ranges of
 ``sections.parquet`` and of the ``documents.parquet`` rows holding their text), and every
 step is a task on one batch that reads its own rows (:func:`read_batch`):
 
-1. *scan* (per batch): score the named themes (written to a part file of the batch) and
-   feed the fitting units to a seeded :class:`~corpus_tools.themes.fit.Reservoir`;
+1. *scan* (per batch): feed the fitting units to a seeded
+   :class:`~corpus_tools.themes.fit.Reservoir`;
 2. *merge*: the batches' reservoirs combine into the sample one pass would give;
 3. *fit* (one task): :meth:`ThemeModel.fit_sample` on the sample;
-4. *assign* (per batch): :func:`~corpus_tools.themes.model.assign_batch`, written to a part
-   file of the batch.
+4. *assign* (per batch): score the named themes and assign the discovered ones
+   (:func:`~corpus_tools.themes.model.assign_batch`) on each section's own text, cut out,
+   normalized and tokenized once, each written to a part file of the batch.
 
 The part files are then concatenated in batch order into ``section_themes.parquet`` and
 ``named_themes.parquet``, one batch at a time. Who runs the tasks is an *executor*: this
@@ -39,6 +40,7 @@ from ..schema import SECTION_THEME_COLUMNS, THEME_COLUMNS
 from .fit import Reservoir
 from .lexicon import NAMED_THEME_COLUMNS, load_lexicon, score_schemes
 from .model import SELECTION_COLUMNS, UNIT_COLUMNS, ThemeModel, assign_batch, fitting_units
+from .units import _simplified, own_text
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +113,10 @@ def _row_groups(path: Path) -> list[tuple[str, int, int, int]]:
     return out
 
 
-def _read_rows(path: Path, columns: Sequence[str], start: int, stop: int) -> Any:
-    """Rows ``[start, stop)`` of a table as one Arrow table (only the row groups needed)."""
+def _read_rows(path: Path, columns: Sequence[str], start: int, stop: int,
+               chunk: int = 8192) -> Any:
+    """Rows ``[start, stop)`` of a table as one Arrow table: only the row groups needed,
+    decoded *chunk* rows at a time up to *stop* (small chunks for long texts)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -122,7 +126,7 @@ def _read_rows(path: Path, columns: Sequence[str], start: int, stop: int) -> Any
             continue
         pos = first
         for batch in pq.ParquetFile(name).iter_batches(
-            batch_size=8192, row_groups=[g], columns=list(columns)
+            batch_size=chunk, row_groups=[g], columns=list(columns)
         ):
             lo, hi = max(start - pos, 0), min(stop - pos, batch.num_rows)
             if hi > lo:
@@ -208,7 +212,8 @@ def read_batch(out_dir: str | Path, batch: SectionBatch) -> tuple[pd.DataFrame, 
     frame = _read_rows(spath, columns, *batch.rows).to_pandas()
     dnames = _schema_names(dpath)
     dcols = ["doc_id", *(c for c in _DOCUMENT_OPTIONAL if c in dnames)]
-    docs = _read_rows(dpath, dcols + (["text"] if derived else []), *batch.doc_rows).to_pandas()
+    docs = _read_rows(dpath, dcols + (["text"] if derived else []), *batch.doc_rows,
+                      chunk=256).to_pandas()
     if derived:
         frame["text"] = section_text(frame, docs)
         docs = docs[dcols]
@@ -249,10 +254,8 @@ def _write_part(df: pd.DataFrame, path: Path, table: str) -> int:
 
 
 def _scan_task(job: _Job, batch: SectionBatch) -> tuple[Reservoir, int, int]:
-    """Named themes of a batch (to its part file) and the batch's reservoir of units."""
+    """The reservoir of one batch's fitting units (and how many rows and units it had)."""
     sections, docs = read_batch(job.out, batch)
-    named = score_schemes(sections, docs, scheme=job.scheme, lexicon=job.lexicon)
-    _write_part(named, Path(job.work) / f"named-{batch.index:06d}.parquet", "named_themes")
     units = fitting_units(sections, docs)
     reservoir = Reservoir(job.sample_size, job.random_state)
     for row in units.itertuples(index=False):
@@ -265,23 +268,44 @@ def _merge_task(a: tuple[Reservoir, int, int], b: tuple[Reservoir, int, int]
     return a[0].merge(b[0]), a[1] + b[1], a[2] + b[2]
 
 
-def _fit_task(params: dict[str, Any], scan: tuple[Reservoir, int, int]
-              ) -> tuple[ThemeModel | None, str]:
+def _dask_map(fn: Callable[..., Any], items: Sequence[Any]) -> list[Any]:
+    """``map`` from inside a Dask task: the calls run as tasks of the same cluster."""
+    from distributed import worker_client
+
+    with worker_client() as client:
+        return client.gather(client.map(fn, list(items), pure=False))  # type: ignore[no-any-return]
+
+
+def _fit_task(params: dict[str, Any], scan: tuple[Reservoir, int, int],
+              map_fn: Callable[..., Any] | str | None = None) -> tuple[ThemeModel | None, str]:
     """The model fitted on the merged sample, or ``(None, why)`` when there is nothing to
-    fit (a corpus without content words is not an error)."""
+    fit (a corpus without content words is not an error). *map_fn* runs the resample fits
+    (``"dask"``: as tasks of the cluster this task runs on)."""
     reservoir, n_rows, n_units = scan
     model = ThemeModel(**params)
     try:
         model.fit_sample(pd.DataFrame(reservoir.items(), columns=list(UNIT_COLUMNS)),
-                         n_rows=n_rows, n_excluded=n_rows - n_units)
+                         n_rows=n_rows, n_excluded=n_rows - n_units,
+                         map_fn=_dask_map if map_fn == "dask" else map_fn)  # type: ignore[arg-type]
     except InputError as exc:
         return None, str(exc)
     return model, ""
 
 
 def _assign_task(job: _Job, batch: SectionBatch, model: tuple[ThemeModel | None, str]) -> int:
-    sections, _ = read_batch(job.out, batch)
-    return _write_part(assign_batch(model[0], sections),  # type: ignore[arg-type]
+    """Named themes and (with a model) discovered themes of one batch, each written to the
+    batch's part file; each section's own text is cut out and normalized once for both."""
+    sections, docs = read_batch(job.out, batch)
+    own = own_text(sections)
+    simplified = pd.Series(_simplified(own.tolist()), index=own.index, dtype=object)
+    named = score_schemes(sections, docs, scheme=job.scheme, lexicon=job.lexicon,
+                          texts=simplified)
+    _write_part(named, Path(job.work) / f"named-{batch.index:06d}.parquet", "named_themes")
+    fitted = model[0]
+    if fitted is None:
+        return 0
+    texts = simplified.tolist() if fitted.simplify else own.tolist()
+    return _write_part(assign_batch(fitted, sections, texts),
                        Path(job.work) / f"section-{batch.index:06d}.parquet", "section_themes")
 
 
@@ -296,6 +320,9 @@ class InlineExecutor:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
+
+    def fit(self, params: dict[str, Any], scan: Any) -> Any:
+        return _fit_task(params, scan)
 
     def gather(self, x: Any) -> Any:
         return x
@@ -317,6 +344,9 @@ class PoolExecutor(InlineExecutor):
             self.pool = self.factory()
         return self.pool.map(functools.partial(fn, **kwargs), items)  # type: ignore[no-any-return]
 
+    def fit(self, params: dict[str, Any], scan: Any) -> Any:
+        return _fit_task(params, scan, lambda fn, items: self.map(fn, list(items)))
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
@@ -335,6 +365,9 @@ class DaskExecutor:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.client.submit(fn, *args, pure=False)
+
+    def fit(self, params: dict[str, Any], scan: Any) -> Any:
+        return self.client.submit(_fit_task, params, scan, "dask", pure=False)
 
     def gather(self, x: Any) -> Any:
         return self.client.gather(x)
@@ -435,15 +468,15 @@ def theme_step(
     job = _Job(str(out), str(work), scheme, lexicon, model.sample_size, random_state)
     try:
         scanned = _reduce(executor, executor.map(_scan, plan, job=job))
-        fitted = executor.submit(_fit_task, params, scanned) if scanned is not None else None
-        fit_model, why = executor.gather(fitted) if fitted is not None else (
-            None, "no sections to fit themes on: the sections table is empty")
+        fitted = executor.fit(params, scanned) if scanned is not None else None
+        if fitted is None:
+            fitted = (None, "no sections to fit themes on: the sections table is empty")
+        fit_model, why = executor.gather(fitted)
+        sum(executor.gather(executor.map(_assign, plan, job=job, model=fitted)))
         rows = {"named_themes": _concat_parts(
             [work / f"named-{b.index:06d}.parquet" for b in plan],
             out / "named_themes.parquet", "named_themes")}
         if fit_model is not None:
-            done = executor.map(_assign, plan, job=job, model=fitted)
-            sum(executor.gather(done))
             themes = fit_model.themes_table()
             selection = fit_model.selection_
             parts = [work / f"section-{b.index:06d}.parquet" for b in plan]

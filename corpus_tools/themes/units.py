@@ -48,7 +48,8 @@ def own_text(sections_df: pd.DataFrame) -> pd.Series:
     key = pd.MultiIndex.from_arrays([sections_df["doc_id"], sections_df["section_id"]])
     child_start = pd.Series(first.reindex(key).to_numpy(), index=sections_df.index)
     cut = (child_start - pd.to_numeric(sections_df["start"], errors="coerce")).to_numpy()
-    out = [t if c != c or c < 0 else t[: int(c)] for t, c in zip(text, cut, strict=True)]
+    out = [t if c != c or c < 0 else t[: int(c)]
+           for t, c in zip(text.tolist(), cut.tolist(), strict=True)]
     return pd.Series(out, index=sections_df.index, dtype=object)
 
 
