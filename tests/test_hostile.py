@@ -425,10 +425,12 @@ def test_normalize_is_linear_on_runs_of_placeholder_marks(make) -> None:
 
 @pytest.mark.parametrize("make", [
     lambda n: " " * n + "社区工作",
+    lambda n: "\u3000" * n + "社区工作",  # not a heading: the grammar fails after the run
     lambda n: "\u3000" * n + "一、社区工作",
     lambda n: "# " + " " * n + "社区",
     lambda n: "- " + "\u3000" * n + "社区",
-], ids=["spaces", "ideographic_spaces", "markdown_hash_then_spaces", "bullet_then_spaces"])
+], ids=["spaces", "ideographic_spaces", "ideographic_spaces_then_heading",
+        "markdown_hash_then_spaces", "bullet_then_spaces"])
 def test_split_sections_is_linear_on_runs_of_spaces(make) -> None:
     from corpus_tools.sections import split_sections
 
