@@ -10,8 +10,8 @@ For each size a distinct corpus is made from the sentences of the given one
 (``benchmarks/make_corpus.py``, fixed seed; kept under ``--work`` and reused), then
 ``corpus-tools run CORPUS --out OUT --workers N`` runs with defaults (themes and charts
 included unless ``--no-themes``) in a fresh output folder, watched from outside: wall time,
-peak RSS of the whole process tree (the run, its workers, Dask's processes; sampled every
-0.2 s), the per-phase split the manifest records, and the bytes of ``OUT/.parts`` and of the
+peak RSS and peak PSS of the whole process tree (the run, its workers, Dask's processes;
+sampled every 0.2 s; PSS counts pages the forked workers share once), the per-phase split the manifest records, and the bytes of ``OUT/.parts`` and of the
 tables. Then the same command again on the unchanged corpus (what a resumed run costs).
 Growth exponents between consecutive sizes (``log(v2/v1) / log(s2/s1)``: 1 is linear, 0
 flat) close the table. The results go into ``RESULTS.md`` between ``<!-- scale -->``
@@ -41,39 +41,46 @@ from make_corpus import make  # noqa: E402
 PHASES = ("pages", "duplicates", "tables", "tail", "themes", "charts")
 
 
-def _tree_rss(proc) -> int:  # noqa: ANN001 - a psutil.Process
+def _tree_memory(proc) -> tuple[int, int]:  # noqa: ANN001 - a psutil.Process
+    """(RSS, PSS) summed over *proc* and its descendants. Summed RSS counts a page shared
+    by forked processes (the workers' preloaded stages) once per process; PSS shares it
+    out, so its sum is the memory the tree really holds."""
     import psutil
 
-    total = 0
+    rss = pss = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return 0, 0
     for p in procs:
         try:
-            total += p.memory_info().rss
+            info = p.memory_full_info()
         except psutil.Error:
-            pass
-    return total
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+    return rss, pss
 
 
-def watch(cmd: list[str], *, nice: int = 0) -> tuple[float, int, int]:
-    """Run *cmd*; return (wall seconds, peak RSS of its process tree, exit code)."""
+def watch(cmd: list[str], *, nice: int = 0) -> tuple[float, int, int, int]:
+    """Run *cmd*; return (wall seconds, peak RSS and peak PSS of its process tree, exit
+    code)."""
     import psutil
 
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             preexec_fn=(lambda: os.nice(nice)) if nice else None)
     ps = psutil.Process(proc.pid)
-    peak = 0
+    peak = peak_pss = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(ps))
+        rss, pss = _tree_memory(ps)
+        peak, peak_pss = max(peak, rss), max(peak_pss, pss)
         time.sleep(0.2)
     wall = time.perf_counter() - started
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     if proc.returncode:
         print(err[-3000:], file=sys.stderr)
-    return wall, peak, proc.returncode
+    return wall, peak, peak_pss, proc.returncode
 
 
 def _bytes(path: Path) -> int:
@@ -100,10 +107,11 @@ def one_run(data: Path, out: Path, workers: int, args: argparse.Namespace) -> di
     if args.no_themes:
         cmd += ["--no-themes", "--no-charts"]
     load0 = os.getloadavg()[0]
-    wall, peak, code = watch(cmd, nice=args.nice)
+    wall, peak, peak_pss, code = watch(cmd, nice=args.nice)
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     return {
-        "wall": wall, "peak_rss": peak, "exit": code, "load": (load0, os.getloadavg()[0]),
+        "wall": wall, "peak_rss": peak, "peak_pss": peak_pss, "exit": code,
+        "load": (load0, os.getloadavg()[0]),
         "timings": manifest.get("timings", {}),
         "parts": _bytes(out / ".parts"),
         "tables": sum(_bytes(p) for p in out.glob("*.parquet")),
@@ -131,9 +139,9 @@ def report(rows: list[dict], args: argparse.Namespace, command: str) -> str:
         f"{f'; nice {args.nice}' if args.nice else ''}",
         "",
         "| input MB | workers | run | wall s | " + " | ".join(f"{p} s" for p in PHASES)
-        + " | page MB/s per core | peak RSS MB | .parts MB | tables MB | on disk / input "
+        + " | page MB/s per core | peak RSS MB | peak PSS MB | .parts MB | tables MB | on disk / input "
         "| load before/after |",
-        "|---:|---:|---|---:|" + "---:|" * len(PHASES) + "---:|---:|---:|---:|---:|---|",
+        "|---:|---:|---|---:|" + "---:|" * len(PHASES) + "---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         t = r["timings"]
@@ -143,7 +151,8 @@ def report(rows: list[dict], args: argparse.Namespace, command: str) -> str:
         lines.append(
             f"| {r['mb']:g} | {r['workers']} | {r['kind']} | {r['wall']:.1f} | "
             + " | ".join(f"{t[p]:.1f}" if p in t else "-" for p in PHASES)
-            + f" | {per_core:.2f} | {r['peak_rss'] / mb:.0f} | {r['parts'] / mb:.0f} | "
+            + f" | {per_core:.2f} | {r['peak_rss'] / mb:.0f} | "
+            f"{r.get('peak_pss', 0) / mb:.0f} | {r['parts'] / mb:.0f} | "
             f"{r['tables'] / mb:.0f} | {disk:.2f}x | {r['load'][0]:.1f} / {r['load'][1]:.1f} |")
     first = [r for r in rows if r["kind"] == "first"]
     by_workers: dict[int, list[dict]] = {}

@@ -90,8 +90,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    choices=["auto", "government_report", "community_summary"],
                    help="named-theme scheme (default: auto, by each document's doc_type)")
     t.add_argument("--csv", action="store_true", help="also write utf-8-sig CSV tables")
-    t.add_argument("--workers", type=int, default=1,
-                   help="processes for the per-batch tasks (default 1)")
+    t.add_argument("--workers", type=int, default=None,
+                   help="processes for the per-batch tasks (default: one per core)")
     t.add_argument("--engine", choices=["local", "dask"], default="local",
                    help="dask: run the tasks on a Dask cluster")
     t.add_argument("--scheduler", default=None,
@@ -153,8 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .pipeline import _theme_executor
             from .themes.run import theme_step
 
-            engine = DEFAULT.replace(workers=args.workers, engine=args.engine,
-                                     scheduler=args.scheduler)
+            engine = DEFAULT.replace(engine=args.engine, scheduler=args.scheduler,
+                                     **({} if args.workers is None else
+                                        {"workers": args.workers}))
             with _theme_executor(engine) as executor:
                 done = theme_step(Path(args.out), n_themes=args.n_themes, method=args.method,
                                   lexicon=args.lexicon, random_state=args.random_state,

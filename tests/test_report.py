@@ -389,3 +389,82 @@ def test_a_very_long_document_is_shown_in_parts(tmp_path: Path,
             if t == "a" and "#sec-" in href:
                 target, _, anchor = href.partition("#")
                 assert anchor in ids[target or f], (f, href)
+
+
+def _pages_of(out: Path) -> dict[str, str]:
+    return {p.relative_to(out / "report").as_posix(): p.read_text("utf-8")
+            for p in (out / "report").rglob("*.html")}
+
+
+def test_tables_in_another_order_give_the_same_report(sample_run: Path, tmp_path: Path) -> None:
+    """A run's tables list rows in document order and are streamed; a table written in
+    another order (by other means) is looked up instead, with the same pages."""
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(sample_run, out, ignore=shutil.ignore_patterns("report", ".parts"))
+    build_report(out)
+    ordered = _pages_of(out)
+    for name in ("sections", "metrics", "removed", "section_themes", "named_themes"):
+        path = out / f"{name}.parquet"
+        t = pq.read_table(path)
+        keys = ["source", "record"] if name == "removed" else ["doc_id"]
+        groups: dict[tuple, list[int]] = {}
+        for i, key in enumerate(zip(*(t.column(k).to_pylist() for k in keys), strict=True)):
+            groups.setdefault(key, []).append(i)
+        assert len(groups) > 1, name
+        # the documents (pages) in reverse order, each one's rows in their own order
+        pq.write_table(t.take([i for rows in reversed(groups.values()) for i in rows]), path)
+    build_report(out)
+    assert _pages_of(out) == ordered
+
+
+def test_report_reads_the_text_a_batch_of_documents_at_a_time(
+        sample_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory is bounded by a batch, not the corpus: no read of a table asks for the
+    documents' text of the whole run, and the per-document tables are streamed."""
+    import shutil
+
+    import corpus_tools.report as report
+
+    out = tmp_path / "out"
+    shutil.copytree(sample_run, out, ignore=shutil.ignore_patterns("report", ".parts"))
+    whole_reads: list[str] = []
+    real_read_table = pq.read_table
+
+    def watched(source, *args, **kwargs):
+        columns = kwargs.get("columns")
+        if columns is None or "text" in columns:
+            whole_reads.append(Path(str(source)).name)
+        return real_read_table(source, *args, **kwargs)
+
+    monkeypatch.setattr(pq, "read_table", watched)
+    streams: list[bool] = []
+    real_init = report._RowsByKey.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        streams.append(self.ordered)
+
+    monkeypatch.setattr(report._RowsByKey, "__init__", init)
+    build_report(out)
+    assert "documents.parquet" not in whole_reads and "sections.parquet" not in whole_reads
+    assert streams and all(streams)
+
+
+def test_web_font_is_the_same_bytes_for_the_same_pages(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuilt report is byte-identical: the subset font keeps the source's timestamp."""
+    import time
+
+    from corpus_tools.report import subset_font
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    first = subset_font("社区工作总结开展活动", tmp_path / "a")
+    clock = time.time
+    monkeypatch.setattr(time, "time", lambda: clock() + 86_400)  # a day later
+    second = subset_font("社区工作总结开展活动", tmp_path / "b")
+    if first is None:
+        pytest.skip("the bundled CJK font is not installed")
+    assert first.read_bytes() == second.read_bytes()

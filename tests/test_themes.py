@@ -814,3 +814,42 @@ def test_run_themes_writes_selection_and_csv(tmp_path: Path) -> None:
     for name in ("themes", "section_themes", "named_themes", "theme_selection"):
         pd.testing.assert_frame_equal(frames[name], one_batch[name])
         assert (tmp_path / f"{name}.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+
+
+def test_theme_step_gives_the_same_tables_on_a_pool_and_on_dask(tmp_path: Path) -> None:
+    """The batch tasks, the merge tree, the fit (its resample fits as tasks of the same
+    cluster) and the per-batch parts give the inline step's tables on every executor."""
+    pytest.importorskip("distributed")
+    from concurrent.futures import ProcessPoolExecutor
+
+    from distributed import Client, LocalCluster
+
+    from corpus_tools.themes.run import DaskExecutor, PoolExecutor, plan_batches, theme_step
+
+    corpus6 = make_corpus6()
+    docs = pd.DataFrame({"doc_id": sorted(corpus6["doc_id"].unique()), "doc_type": "总结"})
+    docs["duplicate_of"] = None
+    docs.loc[docs["doc_id"] == "doc03", "duplicate_of"] = "doc00"
+    outs = {}
+    for name in ("inline", "pool", "dask"):
+        outs[name] = tmp_path / name
+        outs[name].mkdir()
+        docs.to_parquet(outs[name] / "documents.parquet")
+        corpus6.to_parquet(outs[name] / "sections.parquet")
+    assert len(plan_batches(outs["inline"], batch_rows=25)) > 3
+    theme_step(outs["inline"], batch_rows=25)
+    pool = PoolExecutor(lambda: ProcessPoolExecutor(2))
+    try:
+        theme_step(outs["pool"], batch_rows=25, executor=pool)
+    finally:
+        pool.close()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        theme_step(outs["dask"], batch_rows=25, executor=DaskExecutor(client))
+    for name in ("themes", "section_themes", "named_themes", "theme_selection"):
+        inline = pd.read_parquet(outs["inline"] / f"{name}.parquet")
+        assert len(inline), name
+        for other in ("pool", "dask"):
+            pd.testing.assert_frame_equal(
+                inline, pd.read_parquet(outs[other] / f"{name}.parquet"), obj=name)
+    assert pd.read_parquet(outs["inline"] / "theme_selection.parquet")["chosen"].sum() == 1

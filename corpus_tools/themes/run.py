@@ -511,19 +511,7 @@ def theme_step(
     return {"rows": rows, "themes": themes, "theme_selection": selection}
 
 
-def run_themes(
-    out_dir: str | Path,
-    *,
-    n_themes: int | None = None,
-    method: str = "nmf",
-    lexicon: str | Path | Mapping[str, Any] | None = None,
-    scheme: str = "auto",
-    random_state: int = 0,
-    sample_size: int | None = None,
-    csv: bool = False,
-    batch_rows: int | None = None,
-    executor: Any = None,
-) -> dict[str, pd.DataFrame]:
+def run_themes(out_dir: str | Path, **options: Any) -> dict[str, pd.DataFrame]:
     """Fit themes on the tables in *out_dir* and write the theme tables there.
 
     Reads ``documents.parquet`` and ``sections.parquet`` (single files or dataset folders),
@@ -535,10 +523,12 @@ def run_themes(
     *csv*. Returns the four frames by name (read back from the files: the step itself holds
     one batch at a time; :func:`theme_step` returns row counts instead). A corpus with no
     content words gives empty discovered-theme tables (logged), not an error.
+
+    *options* are those of :func:`theme_step`: ``n_themes``, ``method`` ("nmf" or
+    "kmeans"), ``lexicon``, ``scheme``, ``random_state``, ``sample_size``, ``csv``,
+    ``batch_rows`` and ``executor``.
     """
-    summary = theme_step(out_dir, n_themes=n_themes, method=method, lexicon=lexicon,
-                         scheme=scheme, random_state=random_state, sample_size=sample_size,
-                         csv=csv, batch_rows=batch_rows, executor=executor)
+    summary = theme_step(out_dir, **options)
     out = Path(out_dir)
     return {
         "themes": summary["themes"],
