@@ -13,10 +13,12 @@ do not exist (the others were processed); 2 when it could not start: no input ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -137,7 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.setLevel(level)
     try:
         if args.command == "run":
-            return _run(args)
+            try:
+                with _stop_on_signals():
+                    return _run(args)
+            except _Stopped as stop:
+                name = signal.Signals(stop.signum).name
+                print(f"corpus-tools: stopped by {name}: the workers were stopped; the files "
+                      f"finished are kept in {args.out}/.parts and the next run resumes from "
+                      "them (tables being replaced are marked incomplete until then)",
+                      file=sys.stderr)
+                return 128 + stop.signum
         if args.command == "themes":
             from .pipeline import _theme_executor
             from .themes.run import theme_step
@@ -176,6 +187,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"corpus-tools: error: {exc}", file=sys.stderr)
         return 1
     return 2  # pragma: no cover - argparse requires a command
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP reached the run: unwinds it (workers killed, outputs as after a
+    kill: the previous tables, or a manifest saying ``complete: false``)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`_Stopped` in the main thread for the run."""
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped(signum)
+
+    wanted = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    try:
+        previous = {s: signal.signal(s, stop) for s in wanted}
+    except ValueError:  # pragma: no cover - not the main thread: keep the defaults
+        previous = {}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class _UsageError(Exception):

@@ -472,8 +472,9 @@ def _fix_artifacts(text: str) -> str:
 
 # A run of backslashes before a Markdown-escapable character goes whole (two backslashes
 # and a dot become a dot): unescaping one backslash at a time leaves a backslash and a dot,
-# which the next pass unescapes again, and normalization must be idempotent.
-_MD_ESCAPE_RE = re.compile(r"\\+([_*#+\-.!\[\]()`~>|])")
+# which the next pass unescapes again, and normalization must be idempotent. A match
+# starts only at the first backslash of a run (linear on a long run not followed by one).
+_MD_ESCAPE_RE = re.compile(r"(?<!\\)\\++([_*#+\-.!\[\]()`~>|])")
 # Heading #s, list dashes/stars/pluses, bullets and quote marks at the start of a line
 # (a star followed by another star is a placeholder run, not a list marker).
 _MD_LINE_RE = re.compile(r"\n[ ]*(?:#{1,6}[ ]+|[-+>•][ ]+|\*[ ]+(?![ *＊]))+")

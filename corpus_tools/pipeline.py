@@ -801,8 +801,28 @@ def _map_local(tasks: list[Any], workers: int) -> Iterator[dict[str, Any]]:
     if workers <= 1 or len(tasks) <= 1:
         yield from map(process_file, tasks)
         return
-    with _pool(workers, preload=True) as pool:
+    pool = _pool(workers, preload=True)
+    try:
         yield from pool.map(process_file, tasks, chunksize=1)
+    except BaseException:
+        # Stopped (SIGTERM, Ctrl-C, an error while collecting): the workers are killed
+        # now rather than left to finish their files, which can take minutes.
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: Any) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError):  # pragma: no cover - already gone
+            pass
+    for process in processes:
+        process.join(5)
 
 
 #: A Dask worker's own child process, which runs its files under the page time limit

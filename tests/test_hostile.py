@@ -425,10 +425,12 @@ def test_normalize_is_linear_on_runs_of_placeholder_marks(make) -> None:
 
 @pytest.mark.parametrize("make", [
     lambda n: " " * n + "社区工作",
+    lambda n: "\u3000" * n + "社区工作",  # not a heading: the grammar fails after the run
     lambda n: "\u3000" * n + "一、社区工作",
     lambda n: "# " + " " * n + "社区",
     lambda n: "- " + "\u3000" * n + "社区",
-], ids=["spaces", "ideographic_spaces", "markdown_hash_then_spaces", "bullet_then_spaces"])
+], ids=["spaces", "ideographic_spaces", "ideographic_spaces_then_heading",
+        "markdown_hash_then_spaces", "bullet_then_spaces"])
 def test_split_sections_is_linear_on_runs_of_spaces(make) -> None:
     from corpus_tools.sections import split_sections
 
@@ -659,3 +661,43 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
         alive = {k for k in alive if Path(f"/proc/{k}").exists()
                  and "Z" not in Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1][:3]}
     assert not alive, f"orphaned processes left: {sorted(alive)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_terminated_run_stops_its_workers_and_says_so(tmp_path: Path, signame: str) -> None:
+    import signal
+
+    signum = getattr(signal, signame)
+    raw = tmp_path / "raw"
+    many_pages(raw, 2)
+    big_page(raw)
+    (raw / "big2.txt").write_text((raw / "big.txt").read_text("utf-8") + "\n完", "utf-8")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "corpus_tools", "run", str(raw), "--out", str(out),
+           "--workers", "2", "--no-themes", "--no-charts", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    kids: set[int] = set()
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids = _children(proc.pid)
+        if len(kids) >= 3 and (out / ".parts").is_dir():
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None and len(kids) >= 3, "the run ended before it could be stopped"
+    t0 = time.monotonic()
+    os.kill(proc.pid, signum)
+    _, err = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10, "the run took too long to stop"
+    assert proc.returncode == 128 + signum, err
+    assert f"stopped by {signame}" in err and "resumes" in err
+    alive, deadline = kids, time.monotonic() + 5  # the forkserver exits with its parent
+    while alive and time.monotonic() < deadline:
+        alive = {k for k in alive if Path(f"/proc/{k}").exists()
+                 and "Z" not in Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1][:3]}
+        time.sleep(0.1)
+    assert not alive, f"processes left running: {sorted(alive)}"
+    # Outputs as after a kill: no tables of this run yet (or a manifest saying incomplete).
+    manifest = out / "manifest.json"
+    assert not manifest.exists() or not json.loads(manifest.read_text("utf-8"))["complete"]
+    assert not list(out.glob("*.parquet"))
