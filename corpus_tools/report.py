@@ -230,17 +230,15 @@ def _document_rows(out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
     pf = pq.ParquetFile(out / "documents.parquet")
     names = pf.schema_arrow.names
-    light = [c for c in names if c not in {"text", "line_nos", "meta"}]
+    light = [c for c in names if c not in {"text", "meta"}]
     docs: list[dict[str, Any]] = []
-    for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=light):
-        docs.extend(batch.to_pylist())
     last: dict[str, Any] = {}
-    if "line_nos" in names:
-        at = 0
-        for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=["line_nos"]):
-            for nos in batch.column(0).to_pylist():
-                last[docs[at]["doc_id"]] = max(nos) if nos else None
-                at += 1
+    for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=light):
+        for row in batch.to_pylist():
+            if "line_nos" in row:
+                nos = row.pop("line_nos")
+                last[row["doc_id"]] = max(nos) if nos else None
+            docs.append(row)
     return docs, last
 
 
@@ -571,15 +569,11 @@ def _assign_removed(page_docs: Sequence[dict[str, Any]],
     A line removed from one article (``article_no`` set) goes to that article; a line of
     the page goes to the first document whose last line stands at or below it (the last
     document takes the page's tail), so lines between two articles open the second.
+    *page_docs*: ``doc_id``, ``article_no`` and ``last_line_no`` (the largest of its
+    ``line_nos``, ``None`` without them) of each document of the page, in table order.
     """
     by_article = {d.get("article_no"): d["doc_id"] for d in page_docs}
-    lasts = []
-    for d in page_docs:
-        if "last_line_no" in d:
-            lasts.append(d["last_line_no"])
-            continue
-        nos = d.get("line_nos")
-        lasts.append(max(nos) if nos else None)
+    lasts = [d.get("last_line_no") for d in page_docs]
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         target = by_article.get(r.get("article_no")) if r.get("article_no") is not None else None
